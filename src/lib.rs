@@ -1,0 +1,1 @@
+//! cde-operator: keeps Productsup CDE connector versions in the deployment stage a cluster declares.
