@@ -245,9 +245,15 @@ impl VersionState {
         }
     }
 
-    /// Asynchronous work is in flight: any `-ing` state, and any state this client does not know.
+    /// Asynchronous work is in flight: any state whose verb ends in `-ing` (`updating`,
+    /// `resynchronizing-to-prod`), and any state this client does not know.
     pub fn is_transitional(&self) -> bool {
-        matches!(self, VersionState::Other(_)) || self.as_str().ends_with("ing")
+        matches!(self, VersionState::Other(_))
+            || self
+                .as_str()
+                .split('-')
+                .next()
+                .is_some_and(|verb| verb.ends_with("ing"))
     }
 }
 

@@ -1,0 +1,8 @@
+//! The reconcile pipeline: observe → plan → act → report.
+//!
+//! `observe`, `plan` and `status` are pure and never see a client; `act` and the pipeline in
+//! this module do the I/O.
+
+pub mod observe;
+pub mod operation;
+pub mod plan;
