@@ -6,3 +6,4 @@
 pub mod observe;
 pub mod operation;
 pub mod plan;
+pub mod status;
