@@ -7,3 +7,8 @@ pub mod observe;
 pub mod operation;
 pub mod plan;
 pub mod status;
+pub mod backoff;
+pub mod credentials;
+pub mod conflict;
+pub mod context;
+pub mod pipeline;

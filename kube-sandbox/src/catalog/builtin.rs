@@ -1,0 +1,125 @@
+//! The built-in resource types: the handful of core and API-group types an
+//! operator touches (namespaces, secrets, configmaps, service accounts, events,
+//! leases) plus `CustomResourceDefinitions` themselves.
+//!
+//! Limitation: core `v1` Events and `events.k8s.io/v1` Events are two
+//! separate collections here (the real server stores them once and converts),
+//! so events published by kube-runtime's `Recorder` show up in
+//! `kubectl get events.events.k8s.io` but not in `kubectl get events` or
+//! `kubectl describe`.
+
+use std::collections::BTreeMap;
+
+use super::ResourceType;
+
+/// Compact description of one built-in type.
+struct Builtin {
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+    status_subresource: bool,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        group: "",
+        version: "v1",
+        plural: "namespaces",
+        kind: "Namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        status_subresource: true,
+    },
+    Builtin {
+        group: "",
+        version: "v1",
+        plural: "secrets",
+        kind: "Secret",
+        namespaced: true,
+        short_names: &[],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+        short_names: &["cm"],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "",
+        version: "v1",
+        plural: "serviceaccounts",
+        kind: "ServiceAccount",
+        namespaced: true,
+        short_names: &["sa"],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "",
+        version: "v1",
+        plural: "events",
+        kind: "Event",
+        namespaced: true,
+        short_names: &["ev"],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "events.k8s.io",
+        version: "v1",
+        plural: "events",
+        kind: "Event",
+        namespaced: true,
+        short_names: &["ev"],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "coordination.k8s.io",
+        version: "v1",
+        plural: "leases",
+        kind: "Lease",
+        namespaced: true,
+        short_names: &[],
+        status_subresource: false,
+    },
+    Builtin {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        kind: "CustomResourceDefinition",
+        namespaced: false,
+        short_names: &["crd", "crds"],
+        status_subresource: true,
+    },
+];
+
+pub(super) fn types() -> Vec<ResourceType> {
+    BUILTINS
+        .iter()
+        .map(|b| {
+            let is_crd = b.plural == "customresourcedefinitions";
+            ResourceType {
+                group: b.group.to_owned(),
+                versions: vec![b.version.to_owned()],
+                plural: b.plural.to_owned(),
+                singular: b.kind.to_lowercase(),
+                kind: b.kind.to_owned(),
+                list_kind: format!("{}List", b.kind),
+                namespaced: b.namespaced,
+                short_names: b.short_names.iter().map(|s| (*s).to_owned()).collect(),
+                categories: Vec::new(),
+                status_subresource: b.status_subresource,
+                tracks_generation: is_crd,
+                unconditional_update: !is_crd,
+                returns_deleted_object: is_crd,
+                printer_columns: Vec::new(),
+                schemas: BTreeMap::new(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,488 @@
+//! One reconcile pass: validate → observe → plan → act → report.
+//!
+//! Early returns at the top handle what needs no remote call: deletion (the remote version is
+//! left as it is), an invalid spec, suspension, a conflict with an older object, missing
+//! credentials. Then one GET, the pure plan, at most one mutation, and one status write —
+//! skipped when the status did not change, so a converged object costs one GET and no
+//! Kubernetes write per interval.
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::Timestamp;
+use kube::{
+    api::{Api, Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType},
+    },
+    Resource, ResourceExt,
+};
+use serde_json::json;
+use tracing::{debug, info, warn, Instrument};
+use uuid::Uuid;
+
+use crate::cde::{models::JobStatus, CdeError, Token};
+use crate::resource::{
+    ConnectorVersion, ConnectorVersionStatus, Declaration, LastOperation, PendingOperation,
+    REQUESTED_AT_ANNOTATION,
+};
+
+use super::{
+    backoff::{after_failure, exponential, jittered},
+    conflict::older_claimant,
+    context::{Context, FIELD_MANAGER},
+    credentials::token_for,
+    observe::{observe, Observed},
+    operation::Operation,
+    plan::{plan, History, LastCall, Pace, PendingCall, Step},
+    status::{next_status, verdict, Facts, Outcome, Verdict},
+};
+
+/// What can make a pass fail outright (rather than be reported in status).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Writing status or reading the object's Secret failed at the Kubernetes API.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+impl ReconcileError {
+    /// Metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReconcileError::Kube(_) => "KubernetesApi",
+        }
+    }
+}
+
+/// Entry point for the controller: one pass over one object.
+pub async fn reconcile(obj: Arc<ConnectorVersion>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let span = tracing::debug_span!(
+        "reconcile",
+        object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
+        connector = %obj.spec.connector_id,
+        version = obj.spec.version,
+    );
+    let started = std::time::Instant::now();
+    let result = Pass::new(&obj, &ctx).run().instrument(span).await;
+    ctx.metrics.reconciled(started.elapsed());
+    if let Err(e) = &result {
+        ctx.metrics.failed(e.reason());
+    }
+    result
+}
+
+/// The controller's error policy: retry with per-object exponential backoff.
+pub fn error_policy(obj: Arc<ConnectorVersion>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let key = object_key(&obj);
+    let streak = ctx.failures.bump(&key);
+    let delay = exponential(ctx.settings.failure_base, streak, ctx.settings.failure_max);
+    warn!(object = %key, error = %error, retry_in = ?delay, "reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+fn object_key(obj: &ConnectorVersion) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+fn now() -> String {
+    Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now()).to_string()
+}
+
+fn age_since(rfc3339: &str) -> Duration {
+    rfc3339
+        .parse::<Timestamp>()
+        .ok()
+        .and_then(|t| Timestamp::now().duration_since(t).try_into().ok())
+        .unwrap_or(Duration::MAX)
+}
+
+struct Pass<'a> {
+    obj: &'a ConnectorVersion,
+    ctx: &'a Context,
+    key: String,
+    namespace: String,
+    generation: i64,
+    previous: ConnectorVersionStatus,
+    requested_at: Option<String>,
+    /// The resourceVersion the next status write must match.
+    resource_version: Option<String>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(obj: &'a ConnectorVersion, ctx: &'a Context) -> Self {
+        Self {
+            obj,
+            ctx,
+            key: object_key(obj),
+            namespace: obj.namespace().unwrap_or_default(),
+            generation: obj.metadata.generation.unwrap_or(0),
+            previous: obj.status.clone().unwrap_or_default(),
+            requested_at: obj.annotations().get(REQUESTED_AT_ANNOTATION).cloned(),
+            resource_version: obj.metadata.resource_version.clone(),
+        }
+    }
+
+    fn facts<'f>(&'f self, outcome: Outcome<'f>, now: &'f str) -> Facts<'f> {
+        Facts {
+            generation: self.generation,
+            previous: &self.previous,
+            desired: None,
+            observed: None,
+            rollback_recorded: false,
+            outcome,
+            pending: self.previous.pending_operation.as_ref(),
+            last_operation: self.previous.last_operation.as_ref(),
+            requested_at: self.requested_at.as_deref(),
+            interval: crate::resource::DEFAULT_INTERVAL,
+            now,
+        }
+    }
+
+    async fn run(mut self) -> Result<Action, ReconcileError> {
+        // Deletion orphans the remote version: nothing to clean up, nothing to call.
+        if self.obj.metadata.deletion_timestamp.is_some() {
+            self.ctx.metrics.forget(&self.namespace, &self.obj.name_any());
+            return Ok(Action::await_change());
+        }
+
+        let declaration = match self.obj.spec.validate() {
+            Ok(d) => d,
+            Err(invalid) => {
+                let now = now();
+                let facts = self.facts(Outcome::InvalidSpec(&invalid), &now);
+                let summary = summarize(&facts);
+                return self.report(summary).await.map(|_| Action::await_change());
+            }
+        };
+        let interval = declaration.interval;
+
+        if declaration.suspend {
+            let now = now();
+            let mut facts = self.facts(Outcome::Suspended, &now);
+            facts.interval = interval;
+            let summary = summarize(&facts);
+            return self.report(summary).await.map(|_| Action::await_change());
+        }
+
+        let cached = self.ctx.store.state();
+        if let Some(winner) = older_claimant(self.obj, &declaration, cached.iter().map(AsRef::as_ref)) {
+            let now = now();
+            let mut facts = self.facts(Outcome::Conflict { winner: &winner }, &now);
+            facts.interval = interval;
+            let recheck = self.ctx.settings.recheck.min(interval);
+            let summary = summarize(&facts);
+            return self.report(summary).await.map(|_| Action::requeue(recheck));
+        }
+
+        let token = match token_for(&self.ctx.kube, &self.namespace, declaration.secret.as_ref(), &self.ctx.default_token).await {
+            Ok(t) => t,
+            Err(e) => {
+                let now = now();
+                let message = e.to_string();
+                let mut facts = self.facts(Outcome::Credentials(&message), &now);
+                facts.interval = interval;
+                let recheck = self.ctx.settings.recheck.min(interval);
+                let summary = summarize(&facts);
+                return self.report(summary).await.map(|_| Action::requeue(recheck));
+            }
+        };
+
+        self.converge(&declaration, &token).await
+    }
+
+    async fn converge(&mut self, declaration: &Declaration, token: &Token) -> Result<Action, ReconcileError> {
+        let connector = match self.ctx.cde.show_connector(declaration.connector, token).await {
+            Ok(c) => c,
+            Err(e) => return self.observe_failed(declaration, &e).await,
+        };
+        let Some(version) = connector.version(declaration.major) else {
+            let e = CdeError::VersionNotFound {
+                message: format!("the connector has no version {}", declaration.major),
+            };
+            return self.observe_failed(declaration, &e).await;
+        };
+        self.ctx.failures.reset(&self.key);
+
+        let observed = observe(version, &self.ctx.settings.ignored_config_keys);
+        let history = self.history(declaration, &observed, token).await;
+        let step = plan(declaration.desired, &observed, &history);
+        debug!(remote_state = %observed.state, ?step, "planned");
+
+        if let Step::Call(operation) = step {
+            return self.call(operation, declaration, &observed, &history, token).await;
+        }
+
+        let now = now();
+        let facts = Facts {
+            desired: Some(declaration.desired),
+            observed: Some(&observed),
+            rollback_recorded: history_rollback(&history),
+            interval: declaration.interval,
+            // The plan moved past a call recorded as pending: it happened (or is moot).
+            pending: match (&step, &self.previous.pending_operation) {
+                (Step::Wait { .. }, p) => p.as_ref(),
+                _ => None,
+            },
+            ..self.facts(Outcome::Planned(&step), &now)
+        };
+        let summary = summarize(&facts);
+        if self.report(summary).await?.is_none() {
+            return Ok(Action::requeue(self.ctx.settings.poll));
+        }
+
+        Ok(match step {
+            Step::Converged => {
+                self.ctx.polls.reset(&self.key);
+                Action::requeue(jittered(declaration.interval, rand::random::<f64>()))
+            }
+            Step::Wait { pace: Pace::Soon, .. } => {
+                let streak = self.ctx.polls.bump(&self.key);
+                Action::requeue(exponential(self.ctx.settings.poll, streak, self.ctx.settings.max_poll))
+            }
+            Step::Wait { pace: Pace::Interval, .. } | Step::Blocked(_) | Step::Call(_) => {
+                self.ctx.polls.reset(&self.key);
+                Action::requeue(jittered(declaration.interval, rand::random::<f64>()))
+            }
+        })
+    }
+
+    /// The operator's own record, read back from status, plus the dev site job when the plan
+    /// needs it.
+    async fn history(&self, declaration: &Declaration, observed: &Observed, token: &Token) -> History {
+        let last = self.previous.last_operation.as_ref();
+        let last_success = last
+            .filter(|l| l.outcome == OUTCOME_SUCCEEDED)
+            .and_then(|l| {
+                Some(LastCall {
+                    operation: Operation::from_name(&l.name)?,
+                    same_generation: l.generation == self.generation,
+                    age: age_since(&l.finished),
+                })
+            });
+        let pending = self.previous.pending_operation.as_ref().and_then(|p| {
+            Some(PendingCall { operation: Operation::from_name(&p.name)?, age: age_since(&p.started) })
+        });
+
+        let mut dev_site_job = None;
+        if let (Some(l), false) = (last, observed.dev_site) {
+            if l.name == Operation::EnsureDevSite.name() && l.outcome == OUTCOME_SUCCEEDED {
+                if let Some(job) = &l.job_id {
+                    dev_site_job = match self.ctx.cde.show_state(job, token).await {
+                        Ok(j) => j.status,
+                        // The CDE forgot the job: treat it as finished, so the plan decides
+                        // whether to start another.
+                        Err(CdeError::JobNotFound { .. }) => Some(JobStatus::Done),
+                        Err(e) => {
+                            warn!(error = %e, job = %job, "could not read the dev site job; waiting");
+                            None
+                        }
+                    };
+                }
+            }
+        }
+
+        History {
+            last_success,
+            dev_site_job,
+            pending,
+            retry_requested: self.requested_at.is_some()
+                && self.requested_at != self.previous.last_handled_reconcile_at,
+            guard_window: declaration.interval,
+        }
+    }
+
+    async fn observe_failed(&mut self, declaration: &Declaration, e: &CdeError) -> Result<Action, ReconcileError> {
+        let now = now();
+        let mut facts = self.facts(Outcome::ObserveFailed(e), &now);
+        facts.desired = Some(declaration.desired);
+        facts.interval = declaration.interval;
+        let summary = summarize(&facts);
+        if self.report(summary).await?.is_none() {
+            return Ok(Action::requeue(self.ctx.settings.poll));
+        }
+        Ok(self.after_error(e, declaration.interval))
+    }
+
+    fn after_error(&self, e: &CdeError, interval: Duration) -> Action {
+        if e.is_retryable() {
+            let streak = self.ctx.failures.bump(&self.key);
+            let delay = after_failure(self.ctx.settings.failure_base, streak, self.ctx.settings.failure_max, e.retry_after());
+            warn!(error = %e, retry_in = ?delay, "CDE call failed; retrying");
+            Action::requeue(delay)
+        } else {
+            self.ctx.failures.reset(&self.key);
+            // Terminal: no hot loop. A spec change or a manual request brings it back sooner.
+            Action::requeue(jittered(interval, rand::random::<f64>()))
+        }
+    }
+
+    /// Act: record the call as pending (optimistically locked), issue it once, record how it
+    /// ended, and report.
+    async fn call(
+        &mut self,
+        operation: Operation,
+        declaration: &Declaration,
+        observed: &Observed,
+        history: &History,
+        token: &Token,
+    ) -> Result<Action, ReconcileError> {
+        let pending = PendingOperation {
+            name: operation.name().to_owned(),
+            id: Uuid::new_v4().to_string(),
+            started: now(),
+            generation: self.generation,
+        };
+        let mut with_pending = self.previous.clone();
+        with_pending.pending_operation = Some(pending.clone());
+        // NB: this write is the lock. If another replica or a newer pass changed the object
+        // since it was read, the write fails and no call is made.
+        if self.write_status(&with_pending).await?.is_none() {
+            return Ok(Action::requeue(self.ctx.settings.poll));
+        }
+        self.previous = with_pending;
+
+        info!(operation = %operation, remote_state = %observed.state, "calling the CDE API");
+        let result = self
+            .ctx
+            .cde
+            .mutate(operation.endpoint(), declaration.connector, declaration.major, token)
+            .await;
+        let finished = now();
+        let last = LastOperation {
+            name: operation.name().to_owned(),
+            outcome: if result.is_ok() { OUTCOME_SUCCEEDED } else { OUTCOME_FAILED }.to_owned(),
+            message: match &result {
+                Ok(o) => o.message.clone().unwrap_or_default(),
+                Err(e) => e.to_string(),
+            },
+            finished: finished.clone(),
+            generation: self.generation,
+            job_id: result.as_ref().ok().and_then(|o| o.job_id.clone()),
+        };
+        self.publish_call_event(operation, result.as_ref().err()).await;
+
+        let error = result.as_ref().err();
+        let rollback_recorded = operation == Operation::MigrationRollback && error.is_none()
+            || history_rollback(history);
+        let facts = Facts {
+            desired: Some(declaration.desired),
+            observed: Some(observed),
+            rollback_recorded,
+            interval: declaration.interval,
+            pending: None,
+            last_operation: Some(&last),
+            ..self.facts(Outcome::Called { operation, error }, &finished)
+        };
+        // NB: the call happened; a lost lock here only delays the record, and the pending
+        // entry makes the next pass observe before calling again.
+        let summary = summarize(&facts);
+        self.report(summary).await?;
+
+        Ok(match error {
+            None => {
+                self.ctx.polls.reset(&self.key);
+                Action::requeue(self.ctx.settings.poll)
+            }
+            Some(e) => self.after_error(e, declaration.interval),
+        })
+    }
+
+    async fn publish_call_event(&self, operation: Operation, error: Option<&CdeError>) {
+        let event = match error {
+            None => Event {
+                type_: EventType::Normal,
+                reason: operation.reason().to_owned(),
+                note: Some(format!("called {operation}: {}", operation.describe())),
+                action: "CallCdeApi".to_owned(),
+                secondary: None,
+            },
+            Some(e) => Event {
+                type_: EventType::Warning,
+                reason: format!("{}Failed", operation.reason()),
+                note: Some(format!("{operation} failed: {e}")),
+                action: "CallCdeApi".to_owned(),
+                secondary: None,
+            },
+        };
+        self.publish(&event).await;
+    }
+
+    async fn publish(&self, event: &Event) {
+        if let Err(e) = self.ctx.recorder.publish(event, &self.obj.object_ref(&())).await {
+            warn!(error = %e, reason = %event.reason, "could not publish an Event");
+        }
+    }
+
+    /// Report: compute the status, write it when it changed, emit an Event when the object
+    /// becomes Stalled. `Ok(None)` means the write lost the optimistic lock.
+    async fn report(&mut self, (next, v): (ConnectorVersionStatus, Verdict)) -> Result<Option<()>, ReconcileError> {
+        self.ctx.metrics.set_conditions(&self.namespace, &self.obj.name_any(), &next);
+        if next == self.previous {
+            return Ok(Some(()));
+        }
+
+        let was_stalled = super::status::is_stalled(&self.previous);
+        let ready = &next.conditions[0];
+        if self.previous.conditions.first().map(|c| (&c.status, &c.reason)) != Some((&ready.status, &ready.reason)) {
+            info!(ready = %ready.status, reason = %ready.reason, message = %ready.message, "condition changed");
+        }
+
+        if self.write_status(&next).await?.is_none() {
+            return Ok(None);
+        }
+        if v.is_stalled() && !was_stalled {
+            if let Some((reason, message)) = &v.stalled {
+                self.publish(&Event {
+                    type_: EventType::Warning,
+                    reason: reason.clone(),
+                    note: Some(message.clone()),
+                    action: "Stall".to_owned(),
+                    secondary: None,
+                })
+                .await;
+            }
+        }
+        self.previous = next;
+        Ok(Some(()))
+    }
+
+    /// Server-side apply of the whole status, locked on the resourceVersion this pass read.
+    /// `Ok(None)` when the lock was lost (HTTP 409).
+    async fn write_status(&mut self, status: &ConnectorVersionStatus) -> Result<Option<()>, ReconcileError> {
+        let api: Api<ConnectorVersion> = Api::namespaced(self.ctx.kube.clone(), &self.namespace);
+        let patch = json!({
+            "apiVersion": ConnectorVersion::api_version(&()),
+            "kind": ConnectorVersion::kind(&()),
+            "metadata": { "resourceVersion": self.resource_version },
+            "status": status,
+        });
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        match api.patch_status(&self.obj.name_any(), &params, &Patch::Apply(&patch)).await {
+            Ok(written) => {
+                self.resource_version = written.metadata.resource_version;
+                Ok(Some(()))
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                debug!("status write lost the optimistic lock; looking again soon");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The status a pass computed and its verdict, detached from the facts' borrows.
+fn summarize(facts: &Facts<'_>) -> (ConnectorVersionStatus, Verdict) {
+    (next_status(facts), verdict(facts))
+}
+
+const OUTCOME_SUCCEEDED: &str = "Succeeded";
+const OUTCOME_FAILED: &str = "Failed";
+
+fn history_rollback(history: &History) -> bool {
+    history
+        .last_success
+        .as_ref()
+        .is_some_and(|l| l.operation == Operation::MigrationRollback)
+}
