@@ -44,7 +44,11 @@ pub struct WatchScope {
 
 impl Default for WatchScope {
     fn default() -> Self {
-        Self { namespace: None, label_selector: None, concurrency: 4 }
+        Self {
+            namespace: None,
+            label_selector: None,
+            concurrency: 4,
+        }
     }
 }
 
@@ -61,6 +65,8 @@ pub struct Wiring {
 }
 
 /// The hash the watch filter compares: user intent (generation) and the manual trigger.
+// NB: the Option is the predicate contract of kube-runtime (None would mean "no key").
+#[allow(clippy::unnecessary_wraps)]
 fn intent(obj: &ConnectorVersion) -> Option<u64> {
     let mut h = DefaultHasher::new();
     obj.metadata.generation.hash(&mut h);
@@ -70,7 +76,10 @@ fn intent(obj: &ConnectorVersion) -> Option<u64> {
 
 /// Runs the controller until `shutdown` resolves. Reconcile errors are logged and retried;
 /// this returns only on shutdown.
-pub async fn run(wiring: Wiring, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    wiring: Wiring,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<ConnectorVersion> = match &wiring.scope.namespace {
         Some(ns) => Api::namespaced(wiring.kube.clone(), ns),
         None => Api::all(wiring.kube.clone()),
@@ -89,7 +98,10 @@ pub async fn run(wiring: Wiring, shutdown: impl std::future::Future<Output = ()>
 
     let recorder = Recorder::new(
         wiring.kube.clone(),
-        Reporter { controller: "cde-operator".into(), instance: wiring.instance.clone() },
+        Reporter {
+            controller: "cde-operator".into(),
+            instance: wiring.instance.clone(),
+        },
     );
     let context = Arc::new(Context {
         kube: wiring.kube,

@@ -25,16 +25,46 @@ use crate::telemetry::Metrics;
 
 /// The example manifests shipped in `deploy/examples/`, in apply order.
 pub const EXAMPLES: &[(&str, &str)] = &[
-    ("00-namespace.yaml", include_str!("../deploy/examples/00-namespace.yaml")),
-    ("01-cde-token.yaml", include_str!("../deploy/examples/01-cde-token.yaml")),
-    ("acme-feed-dev.yaml", include_str!("../deploy/examples/acme-feed-dev.yaml")),
-    ("acme-feed-v2-prod.yaml", include_str!("../deploy/examples/acme-feed-v2-prod.yaml")),
-    ("bolt-export-prod.yaml", include_str!("../deploy/examples/bolt-export-prod.yaml")),
-    ("legacy-bridge-rolled-back.yaml", include_str!("../deploy/examples/legacy-bridge-rolled-back.yaml")),
-    ("cobalt-reviews-prod.yaml", include_str!("../deploy/examples/cobalt-reviews-prod.yaml")),
-    ("delta-pricing-rolled-back.yaml", include_str!("../deploy/examples/delta-pricing-rolled-back.yaml")),
-    ("ghost-connector-dev.yaml", include_str!("../deploy/examples/ghost-connector-dev.yaml")),
-    ("broken-spec.yaml", include_str!("../deploy/examples/broken-spec.yaml")),
+    (
+        "00-namespace.yaml",
+        include_str!("../deploy/examples/00-namespace.yaml"),
+    ),
+    (
+        "01-cde-token.yaml",
+        include_str!("../deploy/examples/01-cde-token.yaml"),
+    ),
+    (
+        "acme-feed-dev.yaml",
+        include_str!("../deploy/examples/acme-feed-dev.yaml"),
+    ),
+    (
+        "acme-feed-v2-prod.yaml",
+        include_str!("../deploy/examples/acme-feed-v2-prod.yaml"),
+    ),
+    (
+        "bolt-export-prod.yaml",
+        include_str!("../deploy/examples/bolt-export-prod.yaml"),
+    ),
+    (
+        "legacy-bridge-rolled-back.yaml",
+        include_str!("../deploy/examples/legacy-bridge-rolled-back.yaml"),
+    ),
+    (
+        "cobalt-reviews-prod.yaml",
+        include_str!("../deploy/examples/cobalt-reviews-prod.yaml"),
+    ),
+    (
+        "delta-pricing-rolled-back.yaml",
+        include_str!("../deploy/examples/delta-pricing-rolled-back.yaml"),
+    ),
+    (
+        "ghost-connector-dev.yaml",
+        include_str!("../deploy/examples/ghost-connector-dev.yaml"),
+    ),
+    (
+        "broken-spec.yaml",
+        include_str!("../deploy/examples/broken-spec.yaml"),
+    ),
 ];
 
 /// The outcome each shipped example is meant to show: (name, Ready status, reason).
@@ -44,7 +74,11 @@ pub const EXPECTED: &[(&str, &str, &str)] = &[
     ("bolt-export-prod", "True", "Converged"),
     ("legacy-bridge-rolled-back", "True", "Converged"),
     ("cobalt-reviews-prod", "True", "Converged"),
-    ("delta-pricing-rolled-back", "False", "NotPreviouslySyncedToProd"),
+    (
+        "delta-pricing-rolled-back",
+        "False",
+        "NotPreviouslySyncedToProd",
+    ),
     ("ghost-connector-dev", "False", "ConnectorNotFound"),
     ("broken-spec", "False", "InvalidSpec"),
 ];
@@ -101,7 +135,9 @@ pub enum DemoError {
 /// Runs the demo and prints the table to stdout.
 pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     let started = std::time::Instant::now();
-    let sandbox = Sandbox::start().await.map_err(|e| DemoError::Sandbox(e.to_string()))?;
+    let sandbox = Sandbox::start()
+        .await
+        .map_err(|e| DemoError::Sandbox(e.to_string()))?;
     let sim_config = SimConfig {
         token: Some(DEMO_TOKEN.to_owned()),
         job_delay: Duration::from_millis(200),
@@ -110,7 +146,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     };
     let simulator = Simulator::from_seed(sim_config, &Simulator::demo_seed())
         .map_err(|e| DemoError::Simulator(e.to_string()))?;
-    let sim_server = sim::serve(simulator, "127.0.0.1:0".parse().expect("a literal socket address"))
+    let sim_server = sim::serve(simulator, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .map_err(|e| DemoError::Simulator(e.to_string()))?;
     let kube = sandbox.client();
@@ -120,7 +156,8 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
         apply_manifest(&kube, &file, &text).await?;
     }
 
-    let cde = CdeClient::new(ClientConfig::new(sim_server.url())).map_err(|e| DemoError::Simulator(e.to_string()))?;
+    let cde = CdeClient::new(ClientConfig::new(sim_server.url()))
+        .map_err(|e| DemoError::Simulator(e.to_string()))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let wiring = Wiring {
         kube: kube.clone(),
@@ -147,8 +184,16 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     let elapsed = started.elapsed();
     print!("{}", render(&rows));
     let counts = sim_server.simulator().request_counts();
-    let gets: u64 = counts.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
-    let calls: u64 = counts.iter().filter(|(k, _)| !k.starts_with("GET ")).map(|(_, n)| n).sum();
+    let gets: u64 = counts
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET "))
+        .map(|(_, n)| n)
+        .sum();
+    let calls: u64 = counts
+        .iter()
+        .filter(|(k, _)| !k.starts_with("GET "))
+        .map(|(_, n)| n)
+        .sum();
     println!(
         "\n{} objects settled in {:.1}s; the CDE simulator answered {gets} reads and {calls} mutations.",
         rows.len(),
@@ -157,7 +202,10 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     let all_as_expected = rows.iter().all(|r| r.as_expected != Some(false));
 
     if options.hold {
-        let path = std::env::temp_dir().join(format!("cde-operator-demo-{}.kubeconfig", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "cde-operator-demo-{}.kubeconfig",
+            std::process::id()
+        ));
         sandbox.write_kubeconfig(&path)?;
         println!("\nThe sandbox stays up. Try:\n  export KUBECONFIG={}\n  kubectl get cv -n cde-demo\n  kubectl describe cv bolt-export-prod -n cde-demo\nCDE simulator: {}\nPress Ctrl-C to stop.", path.display(), sim_server.url());
         let _ = tokio::signal::ctrl_c().await;
@@ -168,7 +216,10 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     let _ = controller.await;
     sim_server.shutdown().await;
     sandbox.shutdown().await;
-    Ok(DemoOutcome { rows, all_as_expected })
+    Ok(DemoOutcome {
+        rows,
+        all_as_expected,
+    })
 }
 
 fn demo_settings() -> Settings {
@@ -184,7 +235,10 @@ fn demo_settings() -> Settings {
 
 fn manifests(folder: Option<&PathBuf>) -> Result<Vec<(String, String)>, DemoError> {
     let Some(folder) = folder else {
-        return Ok(EXAMPLES.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())).collect());
+        return Ok(EXAMPLES
+            .iter()
+            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+            .collect());
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -201,8 +255,12 @@ async fn install_crd(kube: &kube::Client) -> Result<(), DemoError> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
     let crd = ConnectorVersion::crd();
-    crds.patch(&crd.name_any(), &PatchParams::apply("cde-demo").force(), &Patch::Apply(&crd))
-        .await?;
+    crds.patch(
+        &crd.name_any(),
+        &PatchParams::apply("cde-demo").force(),
+        &Patch::Apply(&crd),
+    )
+    .await?;
     // Wait until the API serves the new kind.
     let cvs: Api<ConnectorVersion> = Api::all(kube.clone());
     for _ in 0..100 {
@@ -211,29 +269,46 @@ async fn install_crd(kube: &kube::Client) -> Result<(), DemoError> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(DemoError::Timeout(Duration::from_secs(5), "the ConnectorVersion CRD was not served".into()))
+    Err(DemoError::Timeout(
+        Duration::from_secs(5),
+        "the ConnectorVersion CRD was not served".into(),
+    ))
 }
 
 /// Server-side applies every document of one manifest file.
 async fn apply_manifest(kube: &kube::Client, file: &str, text: &str) -> Result<(), DemoError> {
     use serde::Deserialize;
-    let bad = |message: String| DemoError::Manifest { file: file.to_owned(), message };
+    let bad = |message: String| DemoError::Manifest {
+        file: file.to_owned(),
+        message,
+    };
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = serde_yaml::Value::deserialize(doc).map_err(|e| bad(e.to_string()))?;
         if value.is_null() {
             continue;
         }
         let obj: DynamicObject = serde_yaml::from_value(value).map_err(|e| bad(e.to_string()))?;
-        let types = obj.types.clone().ok_or_else(|| bad("apiVersion and kind are required".into()))?;
+        let types = obj
+            .types
+            .clone()
+            .ok_or_else(|| bad("apiVersion and kind are required".into()))?;
         let gvk = GroupVersionKind::try_from(&types).map_err(|e| bad(e.to_string()))?;
         let (resource, capabilities) = discovery::pinned_kind(kube, &gvk).await?;
         let api: Api<DynamicObject> = match (capabilities.scope, obj.namespace()) {
-            (discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(kube.clone(), &ns, &resource),
-            (discovery::Scope::Namespaced, None) => Api::default_namespaced_with(kube.clone(), &resource),
+            (discovery::Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(kube.clone(), &ns, &resource)
+            }
+            (discovery::Scope::Namespaced, None) => {
+                Api::default_namespaced_with(kube.clone(), &resource)
+            }
             (discovery::Scope::Cluster, _) => Api::all_with(kube.clone(), &resource),
         };
-        api.patch(&obj.name_any(), &PatchParams::apply("cde-demo").force(), &Patch::Apply(&obj))
-            .await?;
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::apply("cde-demo").force(),
+            &Patch::Apply(&obj),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -241,7 +316,9 @@ async fn apply_manifest(kube: &kube::Client, file: &str, text: &str) -> Result<(
 /// An object has settled when its status describes its current generation and says it is
 /// converged, waiting for someone else, or stalled.
 fn settled(o: &ConnectorVersion) -> bool {
-    let Some(status) = &o.status else { return false };
+    let Some(status) = &o.status else {
+        return false;
+    };
     let condition = |t: &str| status.conditions.iter().find(|c| c.type_ == t);
     let current = status.observed_generation == o.metadata.generation.unwrap_or(0);
     let ready = condition("Ready");
@@ -255,14 +332,22 @@ async fn wait_until_settled(kube: &kube::Client) -> Result<Vec<Row>, DemoError> 
     let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
     loop {
         let list = cvs.list(&ListParams::default()).await?;
-        let pending: Vec<String> = list.items.iter().filter(|o| !settled(o)).map(ResourceExt::name_any).collect();
+        let pending: Vec<String> = list
+            .items
+            .iter()
+            .filter(|o| !settled(o))
+            .map(ResourceExt::name_any)
+            .collect();
         if pending.is_empty() {
             let mut rows: Vec<Row> = list.items.iter().map(row).collect();
             rows.sort_by(|a, b| a.name.cmp(&b.name));
             return Ok(rows);
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(DemoError::Timeout(SETTLE_TIMEOUT, format!("still in progress: {}", pending.join(", "))));
+            return Err(DemoError::Timeout(
+                SETTLE_TIMEOUT,
+                format!("still in progress: {}", pending.join(", ")),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -282,7 +367,11 @@ fn row(o: &ConnectorVersion) -> Row {
     Row {
         name,
         desired: o.spec.desired_state.clone(),
-        remote: status.remote.as_ref().and_then(|r| r.state.clone()).unwrap_or_else(|| "-".to_owned()),
+        remote: status
+            .remote
+            .as_ref()
+            .and_then(|r| r.state.clone())
+            .unwrap_or_else(|| "-".to_owned()),
         ready: ready_status,
         reason,
         as_expected,
@@ -292,14 +381,22 @@ fn row(o: &ConnectorVersion) -> Row {
 /// The table the demo prints.
 pub fn render(rows: &[Row]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<28} {:<12} {:<22} {:<6} {:<27} EXPECTED", "NAME", "DESIRED", "REMOTE", "READY", "REASON");
+    let _ = writeln!(
+        out,
+        "{:<28} {:<12} {:<22} {:<6} {:<27} EXPECTED",
+        "NAME", "DESIRED", "REMOTE", "READY", "REASON"
+    );
     for r in rows {
         let mark = match r.as_expected {
             Some(true) => "yes",
             Some(false) => "NO",
             None => "-",
         };
-        let _ = writeln!(out, "{:<28} {:<12} {:<22} {:<6} {:<27} {mark}", r.name, r.desired, r.remote, r.ready, r.reason);
+        let _ = writeln!(
+            out,
+            "{:<28} {:<12} {:<22} {:<6} {:<27} {mark}",
+            r.name, r.desired, r.remote, r.ready, r.reason
+        );
     }
     out
 }

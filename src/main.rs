@@ -1,6 +1,9 @@
 //! The `cde-operator` command line: run the controller, print the CRD, preview a plan, run the
 //! CDE simulator, or run the whole thing on a local sandbox.
 
+// NB: doc comments here are clap's --help text, where Markdown backticks would show literally.
+#![allow(clippy::doc_markdown)]
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context as _};
@@ -16,7 +19,11 @@ use cde_operator::{
 };
 
 #[derive(Parser)]
-#[command(name = "cde-operator", version, about = "Keeps Productsup CDE connector versions in the deployment stage a cluster declares")]
+#[command(
+    name = "cde-operator",
+    version,
+    about = "Keeps Productsup CDE connector versions in the deployment stage a cluster declares"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +46,11 @@ enum Command {
 #[derive(Args, Clone)]
 struct CdeArgs {
     /// Base URL of the CDE API.
-    #[arg(long, env = "CDE_BASE_URL", default_value = "https://cde.staging.productsup.com")]
+    #[arg(
+        long,
+        env = "CDE_BASE_URL",
+        default_value = "https://cde.staging.productsup.com"
+    )]
     cde_base_url: String,
     /// File holding the bearer token used for objects without spec.credentials (re-read on every use).
     #[arg(long, env = "CDE_DEFAULT_TOKEN_FILE")]
@@ -59,7 +70,9 @@ impl CdeArgs {
     fn client(&self) -> anyhow::Result<CdeClient> {
         let mut endpoints = Endpoints::default();
         for o in &self.endpoints {
-            endpoints.apply_override(o).with_context(|| format!("--endpoint {o}"))?;
+            endpoints
+                .apply_override(o)
+                .with_context(|| format!("--endpoint {o}"))?;
         }
         let mut config = ClientConfig::new(self.cde_base_url.clone());
         config.endpoints = endpoints;
@@ -137,7 +150,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Plan(args) => {
             telemetry::init_logging(LogFormat::Text);
             let client = args.cde.client()?;
-            let token = DefaultToken { path: args.cde.default_token_file.clone() };
+            let token = DefaultToken {
+                path: args.cde.default_token_file.clone(),
+            };
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("reading {}", args.file.display()))?;
             let report = preview::preview(&text, &client, &token).await?;
@@ -147,7 +162,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(args).await,
         Command::Demo(args) => {
             telemetry::init_logging(LogFormat::Text);
-            let outcome = demo::run(demo::DemoOptions { hold: args.hold, examples: args.examples }).await?;
+            let outcome = demo::run(demo::DemoOptions {
+                hold: args.hold,
+                examples: args.examples,
+            })
+            .await?;
             if !outcome.all_as_expected {
                 bail!("some examples did not end as expected (see the table above)");
             }
@@ -165,12 +184,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Metrics::new(&cde);
     let ready = Readiness::default();
 
-    let health = tokio::spawn(telemetry::serve_health(args.health_addr, metrics.clone(), ready.clone()));
+    let health = tokio::spawn(telemetry::serve_health(
+        args.health_addr,
+        metrics.clone(),
+        ready.clone(),
+    ));
     ready.set(true);
     let wiring = Wiring {
         kube,
         cde,
-        default_token: DefaultToken { path: args.cde.default_token_file.clone() },
+        default_token: DefaultToken {
+            path: args.cde.default_token_file.clone(),
+        },
         settings: Settings::default(),
         metrics,
         scope: WatchScope {
@@ -206,7 +231,9 @@ async fn shutdown_signal() {
 async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     telemetry::init_logging(LogFormat::Text);
     let seed = match &args.seed {
-        Some(path) => sim::Seed::from_file(path).with_context(|| format!("seed {}", path.display()))?,
+        Some(path) => {
+            sim::Seed::from_file(path).with_context(|| format!("seed {}", path.display()))?
+        }
         None => sim::Simulator::demo_seed(),
     };
     let config = sim::SimConfig {
@@ -217,7 +244,10 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     };
     let simulator = sim::Simulator::from_seed(config, &seed)?;
     let server = sim::serve(simulator, SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
-    println!("CDE simulator listening on {} (Ctrl-C to stop)", server.url());
+    println!(
+        "CDE simulator listening on {} (Ctrl-C to stop)",
+        server.url()
+    );
     shutdown_signal().await;
     server.shutdown().await;
     Ok(())

@@ -1,6 +1,6 @@
 //! `cde-operator plan -f FILE`: what the operator would do next for some objects, read-only.
 //!
-//! For CI checks of a GitOps change before it merges. It reads the CDE API with the default
+//! For CI checks of a `GitOps` change before it merges. It reads the CDE API with the default
 //! token (it has no cluster, so it cannot read the objects' Secrets) and plans with an empty
 //! history: the operator's own record (last call, pending call) lives in the cluster.
 
@@ -22,20 +22,36 @@ pub enum PreviewError {
     #[error("document {index} is not valid YAML: {message}")]
     Yaml { index: usize, message: String },
     #[error("document {index} ({name}) is not a valid ConnectorVersion: {message}")]
-    Object { index: usize, name: String, message: String },
+    Object {
+        index: usize,
+        name: String,
+        message: String,
+    },
     #[error("the file holds no ConnectorVersion")]
     Empty,
 }
 
-/// Plans every ConnectorVersion in `yaml` and renders one line per object.
-pub async fn preview(yaml: &str, cde: &CdeClient, default: &DefaultToken) -> Result<String, PreviewError> {
+/// Plans every `ConnectorVersion` in `yaml` and renders one line per object.
+pub async fn preview(
+    yaml: &str,
+    cde: &CdeClient,
+    default: &DefaultToken,
+) -> Result<String, PreviewError> {
     let objects = parse(yaml)?;
     let mut out = String::new();
-    let _ = writeln!(out, "{:<28} {:<12} {:<24} NEXT", "NAME", "DESIRED", "REMOTE");
+    let _ = writeln!(
+        out,
+        "{:<28} {:<12} {:<24} NEXT",
+        "NAME", "DESIRED", "REMOTE"
+    );
     for obj in &objects {
         let name = obj.metadata.name.clone().unwrap_or_default();
         let (remote, next) = next_for(obj, cde, default).await;
-        let _ = writeln!(out, "{name:<28} {:<12} {remote:<24} {next}", obj.spec.desired_state);
+        let _ = writeln!(
+            out,
+            "{name:<28} {:<12} {remote:<24} {next}",
+            obj.spec.desired_state
+        );
     }
     Ok(out)
 }
@@ -43,8 +59,12 @@ pub async fn preview(yaml: &str, cde: &CdeClient, default: &DefaultToken) -> Res
 fn parse(yaml: &str) -> Result<Vec<ConnectorVersion>, PreviewError> {
     let mut objects = Vec::new();
     for (index, doc) in serde_yaml::Deserializer::from_str(yaml).enumerate() {
-        let value = serde_yaml::Value::deserialize(doc).map_err(|e| PreviewError::Yaml { index, message: e.to_string() })?;
-        if value.is_null() || value.get("kind").and_then(|k| k.as_str()) != Some("ConnectorVersion") {
+        let value = serde_yaml::Value::deserialize(doc).map_err(|e| PreviewError::Yaml {
+            index,
+            message: e.to_string(),
+        })?;
+        if value.is_null() || value.get("kind").and_then(|k| k.as_str()) != Some("ConnectorVersion")
+        {
             continue;
         }
         let name = value
@@ -53,8 +73,12 @@ fn parse(yaml: &str) -> Result<Vec<ConnectorVersion>, PreviewError> {
             .and_then(|n| n.as_str())
             .unwrap_or("?")
             .to_owned();
-        let obj: ConnectorVersion = serde_yaml::from_value(value)
-            .map_err(|e| PreviewError::Object { index, name, message: e.to_string() })?;
+        let obj: ConnectorVersion =
+            serde_yaml::from_value(value).map_err(|e| PreviewError::Object {
+                index,
+                name,
+                message: e.to_string(),
+            })?;
         objects.push(obj);
     }
     if objects.is_empty() {
@@ -63,7 +87,11 @@ fn parse(yaml: &str) -> Result<Vec<ConnectorVersion>, PreviewError> {
     Ok(objects)
 }
 
-async fn next_for(obj: &ConnectorVersion, cde: &CdeClient, default: &DefaultToken) -> (String, String) {
+async fn next_for(
+    obj: &ConnectorVersion,
+    cde: &CdeClient,
+    default: &DefaultToken,
+) -> (String, String) {
     let declaration = match obj.spec.validate() {
         Ok(d) => d,
         Err(e) => return ("-".into(), format!("refused: {e}")),
@@ -81,14 +109,26 @@ async fn next_for(obj: &ConnectorVersion, cde: &CdeClient, default: &DefaultToke
         Err(e) => return ("-".into(), format!("stalled: {e}")),
     };
     let Some(version) = connector.version(declaration.major) else {
-        return ("-".into(), format!("stalled: the connector has no version {}", declaration.major));
+        return (
+            "-".into(),
+            format!(
+                "stalled: the connector has no version {}",
+                declaration.major
+            ),
+        );
     };
     let observed = observe(version, &default_ignored_keys());
-    let history = History { guard_window: declaration.interval, ..History::default() };
+    let history = History {
+        guard_window: declaration.interval,
+        ..History::default()
+    };
     let next = match plan(declaration.desired, &observed, &history) {
         Step::Converged => "nothing (converged)".to_owned(),
         Step::Call(op) => format!("call {op}: {}", op.describe()),
-        Step::Wait { why: WaitReason::WaitingForBuild(s), .. } => format!("wait: version is {s} and must be built first"),
+        Step::Wait {
+            why: WaitReason::WaitingForBuild(s),
+            ..
+        } => format!("wait: version is {s} and must be built first"),
         Step::Wait { why, .. } => format!("wait: {why:?}"),
         Step::Blocked(b) => format!("stalled: {}", b.message()),
     };

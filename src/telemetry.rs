@@ -38,9 +38,12 @@ pub enum LogFormat {
 
 /// Installs the global tracing subscriber. `RUST_LOG` overrides the default filter.
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn,tower=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn,tower=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // NB: a second init (tests, the demo calling run twice) is harmless; ignore the error.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -117,7 +120,11 @@ impl Metrics {
         let failures = Family::<FailureLabels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let conditions = Family::<ConditionLabels, Gauge>::default();
-        registry.register("cde_operator_reconciles", "Reconcile passes run", reconciles.clone());
+        registry.register(
+            "cde_operator_reconciles",
+            "Reconcile passes run",
+            reconciles.clone(),
+        );
         registry.register(
             "cde_operator_reconcile_failures",
             "Reconcile passes that ended in an error, by reason",
@@ -134,7 +141,13 @@ impl Metrics {
             conditions.clone(),
         );
         registry.register_collector(Box::new(RemoteRequests(cde.clone())));
-        Self { registry: Arc::new(registry), reconciles, failures, duration, conditions }
+        Self {
+            registry: Arc::new(registry),
+            reconciles,
+            failures,
+            duration,
+            conditions,
+        }
     }
 
     /// Counts one pass and its duration.
@@ -145,7 +158,11 @@ impl Metrics {
 
     /// Counts one failed pass under `reason` (a CamelCase error reason).
     pub fn failed(&self, reason: &str) {
-        self.failures.get_or_create(&FailureLabels { reason: reason.to_owned() }).inc();
+        self.failures
+            .get_or_create(&FailureLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 
     /// Records the conditions of one object.
@@ -159,7 +176,9 @@ impl Metrics {
             let labels = ConditionLabels {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
-                kind: ConditionKind { condition: type_.to_owned() },
+                kind: ConditionKind {
+                    condition: type_.to_owned(),
+                },
             };
             self.conditions.get_or_create(&labels).set(value);
         }
@@ -171,16 +190,20 @@ impl Metrics {
             self.conditions.remove(&ConditionLabels {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
-                kind: ConditionKind { condition: type_.to_owned() },
+                kind: ConditionKind {
+                    condition: type_.to_owned(),
+                },
             });
         }
     }
 
-    /// The OpenMetrics text exposition.
+    /// The `OpenMetrics` text exposition; empty if a collector fails to encode.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        // NB: encoding into a String cannot fail (fmt::Write for String is infallible).
-        encode(&mut out, &self.registry).expect("writing to a String");
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "could not encode metrics");
+            out.clear();
+        }
         out
     }
 }
@@ -206,7 +229,11 @@ struct HealthState {
 }
 
 /// Serves `/healthz`, `/readyz` and `/metrics` until the process ends.
-pub async fn serve_health(addr: SocketAddr, metrics: Metrics, ready: Readiness) -> std::io::Result<()> {
+pub async fn serve_health(
+    addr: SocketAddr,
+    metrics: Metrics,
+    ready: Readiness,
+) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -226,7 +253,10 @@ async fn readyz(State(s): State<HealthState>) -> impl IntoResponse {
 
 async fn render_metrics(State(s): State<HealthState>) -> impl IntoResponse {
     (
-        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }

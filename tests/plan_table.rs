@@ -49,22 +49,35 @@ fn on_prod() -> Observed {
         prod_ever: true,
         prod_backup: true,
         prod_on_platform: true,
-        ..Observed { state: VersionState::SynchronizedToProd, ..on_dev() }
+        ..Observed {
+            state: VersionState::SynchronizedToProd,
+            ..on_dev()
+        }
     }
 }
 
 fn migration(o: Observed) -> Observed {
-    Observed { legacy_executable: Some(812), ..o }
+    Observed {
+        legacy_executable: Some(812),
+        ..o
+    }
 }
 
 fn none() -> History {
-    History { guard_window: WINDOW, ..History::default() }
+    History {
+        guard_window: WINDOW,
+        ..History::default()
+    }
 }
 
 /// The last successful call, `age` ago, for the current generation.
 fn after(op: Operation, age_secs: u64) -> History {
     History {
-        last_success: Some(LastCall { operation: op, same_generation: true, age: Duration::from_secs(age_secs) }),
+        last_success: Some(LastCall {
+            operation: op,
+            same_generation: true,
+            age: Duration::from_secs(age_secs),
+        }),
         ..none()
     }
 }
@@ -74,7 +87,10 @@ fn call(op: Operation) -> Step {
 }
 
 fn soon(why: WaitReason) -> Step {
-    Step::Wait { why, pace: Pace::Soon }
+    Step::Wait {
+        why,
+        pace: Pace::Soon,
+    }
 }
 
 fn busy(state: &str) -> Step {
@@ -82,7 +98,10 @@ fn busy(state: &str) -> Step {
 }
 
 fn waiting_for_build(state: &str) -> Step {
-    Step::Wait { why: WaitReason::WaitingForBuild(state.into()), pace: Pace::Interval }
+    Step::Wait {
+        why: WaitReason::WaitingForBuild(state.into()),
+        pace: Pace::Interval,
+    }
 }
 
 fn blocked(b: Blocker) -> Step {
@@ -91,13 +110,26 @@ fn blocked(b: Blocker) -> Step {
 
 #[test]
 fn plan_table() {
-    let job = |status: JobStatus| History { dev_site_job: Some(status), ..after(EnsureDevSite, 5) };
+    let job = |status: JobStatus| History {
+        dev_site_job: Some(status),
+        ..after(EnsureDevSite, 5)
+    };
     let pending = |op: Operation, age_secs: u64| History {
-        pending: Some(PendingCall { operation: op, age: Duration::from_secs(age_secs) }),
+        pending: Some(PendingCall {
+            operation: op,
+            age: Duration::from_secs(age_secs),
+        }),
         ..none()
     };
-    let rolled_back_by_convention = Observed { rolled_back: true, prod_executable: Some(812), ..migration(on_prod()) };
-    let prod_objects_gone = Observed { prod_on_platform: false, ..on_prod() };
+    let rolled_back_by_convention = Observed {
+        rolled_back: true,
+        prod_executable: Some(812),
+        ..migration(on_prod())
+    };
+    let prod_objects_gone = Observed {
+        prod_on_platform: false,
+        ..on_prod()
+    };
 
     #[rustfmt::skip]
     let table: Vec<(&str, DesiredState, Observed, History, Step)> = vec![
@@ -177,22 +209,40 @@ fn plan_table() {
             failures.push(format!("{name}: expected {expected:?}, got {got:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn a_manual_retry_lifts_the_progress_guard() {
-    let history = History { retry_requested: true, ..after(SyncToProd, 5) };
-    let observed = Observed { prod_stale: true, ..on_prod() };
+    let history = History {
+        retry_requested: true,
+        ..after(SyncToProd, 5)
+    };
+    let observed = Observed {
+        prod_stale: true,
+        ..on_prod()
+    };
     assert_eq!(plan(Prod, &observed, &history), Step::Call(SyncToProd));
 }
 
 #[test]
 fn a_new_generation_lifts_the_progress_guard() {
     let history = History {
-        last_success: Some(LastCall { operation: SyncToProd, same_generation: false, age: Duration::from_secs(5) }),
+        last_success: Some(LastCall {
+            operation: SyncToProd,
+            same_generation: false,
+            age: Duration::from_secs(5),
+        }),
         ..none()
     };
-    let observed = Observed { prod_stale: true, ..on_prod() };
+    let observed = Observed {
+        prod_stale: true,
+        ..on_prod()
+    };
     assert_eq!(plan(Prod, &observed, &history), Step::Call(SyncToProd));
 }

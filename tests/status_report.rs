@@ -30,7 +30,12 @@ fn observed() -> Observed {
     }
 }
 
-fn facts<'a>(previous: &'a ConnectorVersionStatus, observed: Option<&'a Observed>, outcome: Outcome<'a>, now: &'a str) -> Facts<'a> {
+fn facts<'a>(
+    previous: &'a ConnectorVersionStatus,
+    observed: Option<&'a Observed>,
+    outcome: Outcome<'a>,
+    now: &'a str,
+) -> Facts<'a> {
     Facts {
         generation: 3,
         previous,
@@ -46,7 +51,10 @@ fn facts<'a>(previous: &'a ConnectorVersionStatus, observed: Option<&'a Observed
     }
 }
 
-fn cond<'a>(s: &'a ConnectorVersionStatus, t: &str) -> Option<&'a cde_operator::resource::Condition> {
+fn cond<'a>(
+    s: &'a ConnectorVersionStatus,
+    t: &str,
+) -> Option<&'a cde_operator::resource::Condition> {
     s.conditions.iter().find(|c| c.type_ == t)
 }
 
@@ -54,11 +62,23 @@ fn cond<'a>(s: &'a ConnectorVersionStatus, t: &str) -> Option<&'a cde_operator::
 fn converged_is_ready_true_without_reconciling_or_stalled() {
     let prev = ConnectorVersionStatus::default();
     let o = observed();
-    let s = next_status(&facts(&prev, Some(&o), Outcome::Planned(&Step::Converged), "T1"));
+    let s = next_status(&facts(
+        &prev,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T1",
+    ));
     assert_eq!(s.observed_generation, 3);
     let ready = cond(&s, "Ready").unwrap();
-    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("True", "Converged"));
-    assert!(ready.message.contains("1.0.3 is deployed on production"), "{}", ready.message);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", "Converged")
+    );
+    assert!(
+        ready.message.contains("1.0.3 is deployed on production"),
+        "{}",
+        ready.message
+    );
     assert!(cond(&s, "Reconciling").is_none());
     assert!(cond(&s, "Stalled").is_none());
     assert_eq!(s.remote.unwrap().prod_executable, Some(6105));
@@ -68,8 +88,18 @@ fn converged_is_ready_true_without_reconciling_or_stalled() {
 fn unchanged_situation_gives_an_identical_status_so_nothing_is_written() {
     let prev = ConnectorVersionStatus::default();
     let o = observed();
-    let first = next_status(&facts(&prev, Some(&o), Outcome::Planned(&Step::Converged), "T1"));
-    let second = next_status(&facts(&first, Some(&o), Outcome::Planned(&Step::Converged), "T2"));
+    let first = next_status(&facts(
+        &prev,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T1",
+    ));
+    let second = next_status(&facts(
+        &first,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T2",
+    ));
     assert_eq!(first, second);
 }
 
@@ -77,20 +107,50 @@ fn unchanged_situation_gives_an_identical_status_so_nothing_is_written() {
 fn transition_time_moves_only_when_the_condition_status_flips() {
     let prev = ConnectorVersionStatus::default();
     let o = observed();
-    let busy = Step::Wait { why: WaitReason::RemoteBusy("resynchronizing-to-prod".into()), pace: Pace::Soon };
+    let busy = Step::Wait {
+        why: WaitReason::RemoteBusy("resynchronizing-to-prod".into()),
+        pace: Pace::Soon,
+    };
     let s1 = next_status(&facts(&prev, Some(&o), Outcome::Planned(&busy), "T1"));
-    let s2 = next_status(&facts(&s1, Some(&o), Outcome::Called { operation: Operation::SyncToProd, error: None }, "T2"));
-    assert_eq!(cond(&s2, "Ready").unwrap().last_transition_time, "T1", "Ready stayed False");
+    let s2 = next_status(&facts(
+        &s1,
+        Some(&o),
+        Outcome::Called {
+            operation: Operation::SyncToProd,
+            error: None,
+        },
+        "T2",
+    ));
+    assert_eq!(
+        cond(&s2, "Ready").unwrap().last_transition_time,
+        "T1",
+        "Ready stayed False"
+    );
     assert_eq!(cond(&s2, "Ready").unwrap().reason, "SyncToProd");
-    let s3 = next_status(&facts(&s2, Some(&o), Outcome::Planned(&Step::Converged), "T3"));
-    assert_eq!(cond(&s3, "Ready").unwrap().last_transition_time, "T3", "Ready flipped to True");
+    let s3 = next_status(&facts(
+        &s2,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T3",
+    ));
+    assert_eq!(
+        cond(&s3, "Ready").unwrap().last_transition_time,
+        "T3",
+        "Ready flipped to True"
+    );
 }
 
 #[test]
 fn waiting_for_build_is_not_ready_and_not_stalled() {
     let prev = ConnectorVersionStatus::default();
-    let o = Observed { state: VersionState::Updated, ..observed() };
-    let wait = Step::Wait { why: WaitReason::WaitingForBuild("updated".into()), pace: Pace::Interval };
+    let o = Observed {
+        state: VersionState::Updated,
+        ..observed()
+    };
+    let wait = Step::Wait {
+        why: WaitReason::WaitingForBuild("updated".into()),
+        pace: Pace::Interval,
+    };
     let s = next_status(&facts(&prev, Some(&o), Outcome::Planned(&wait), "T1"));
     assert_eq!(cond(&s, "Ready").unwrap().status, "False");
     assert_eq!(cond(&s, "Ready").unwrap().reason, "WaitingForBuild");
@@ -106,17 +166,29 @@ fn blocked_rollback_is_stalled_with_the_api_message() {
     let s = next_status(&facts(&prev, Some(&o), Outcome::Planned(&step), "T1"));
     let stalled = cond(&s, "Stalled").unwrap();
     assert_eq!(stalled.reason, "NotPreviouslySyncedToProd");
-    assert!(stalled.message.contains("Operation is only allowed for connectors that were previously synchronized to production"));
+    assert!(stalled.message.contains(
+        "Operation is only allowed for connectors that were previously synchronized to production"
+    ));
 }
 
 #[test]
 fn terminal_remote_error_stalls_and_retryable_one_reconciles() {
     let prev = ConnectorVersionStatus::default();
-    let not_found = CdeError::ConnectorNotFound { message: "Connector not found.".into() };
-    let s = next_status(&facts(&prev, None, Outcome::ObserveFailed(&not_found), "T1"));
+    let not_found = CdeError::ConnectorNotFound {
+        message: "Connector not found.".into(),
+    };
+    let s = next_status(&facts(
+        &prev,
+        None,
+        Outcome::ObserveFailed(&not_found),
+        "T1",
+    ));
     assert_eq!(cond(&s, "Stalled").unwrap().reason, "ConnectorNotFound");
 
-    let server = CdeError::Server { status: 503, message: None };
+    let server = CdeError::Server {
+        status: 503,
+        message: None,
+    };
     let s = next_status(&facts(&prev, None, Outcome::ObserveFailed(&server), "T1"));
     assert!(cond(&s, "Stalled").is_none());
     assert_eq!(cond(&s, "Reconciling").unwrap().reason, "ServerError");
@@ -126,8 +198,16 @@ fn terminal_remote_error_stalls_and_retryable_one_reconciles() {
 fn a_failed_read_keeps_the_last_known_remote_view() {
     let prev = ConnectorVersionStatus::default();
     let o = observed();
-    let s1 = next_status(&facts(&prev, Some(&o), Outcome::Planned(&Step::Converged), "T1"));
-    let e = CdeError::Transport { message: "connection reset".into(), timed_out: false };
+    let s1 = next_status(&facts(
+        &prev,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T1",
+    ));
+    let e = CdeError::Transport {
+        message: "connection reset".into(),
+        timed_out: false,
+    };
     let s2 = next_status(&facts(&s1, None, Outcome::ObserveFailed(&e), "T2"));
     assert_eq!(s2.remote, s1.remote);
 }
@@ -135,14 +215,19 @@ fn a_failed_read_keeps_the_last_known_remote_view() {
 #[test]
 fn invalid_spec_and_suspend_are_reported_in_conditions() {
     let prev = ConnectorVersionStatus::default();
-    let invalid = InvalidSpec(vec!["version 0 is not a major version number (1 or more)".into()]);
+    let invalid = InvalidSpec(vec![
+        "version 0 is not a major version number (1 or more)".into()
+    ]);
     let s = next_status(&facts(&prev, None, Outcome::InvalidSpec(&invalid), "T1"));
     assert_eq!(cond(&s, "Stalled").unwrap().reason, "InvalidSpec");
     assert!(cond(&s, "Ready").unwrap().message.contains("version 0"));
 
     let s = next_status(&facts(&prev, None, Outcome::Suspended, "T1"));
     let ready = cond(&s, "Ready").unwrap();
-    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("Unknown", "Suspended"));
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("Unknown", "Suspended")
+    );
 }
 
 #[test]
@@ -152,7 +237,18 @@ fn the_requested_at_token_is_echoed_and_kept() {
     let mut f = facts(&prev, Some(&o), Outcome::Planned(&Step::Converged), "T1");
     f.requested_at = Some("2026-12-04T10:00:00Z");
     let s1 = next_status(&f);
-    assert_eq!(s1.last_handled_reconcile_at.as_deref(), Some("2026-12-04T10:00:00Z"));
-    let s2 = next_status(&facts(&s1, Some(&o), Outcome::Planned(&Step::Converged), "T2"));
-    assert_eq!(s2.last_handled_reconcile_at.as_deref(), Some("2026-12-04T10:00:00Z"));
+    assert_eq!(
+        s1.last_handled_reconcile_at.as_deref(),
+        Some("2026-12-04T10:00:00Z")
+    );
+    let s2 = next_status(&facts(
+        &s1,
+        Some(&o),
+        Outcome::Planned(&Step::Converged),
+        "T2",
+    ));
+    assert_eq!(
+        s2.last_handled_reconcile_at.as_deref(),
+        Some("2026-12-04T10:00:00Z")
+    );
 }

@@ -116,17 +116,45 @@ impl Endpoint {
     pub fn default_route(self) -> Route {
         const V: &str = "/connectors/{publicId}/versions/{connectorVersion}";
         let (method, path, basis) = match self {
-            Endpoint::ShowConnector => (Method::Get, "/connectors/{publicId}".to_owned(), Basis::Documented),
-            Endpoint::ShowState => (Method::Get, "/states/{stateId}".to_owned(), Basis::Documented),
+            Endpoint::ShowConnector => (
+                Method::Get,
+                "/connectors/{publicId}".to_owned(),
+                Basis::Documented,
+            ),
+            Endpoint::ShowState => (
+                Method::Get,
+                "/states/{stateId}".to_owned(),
+                Basis::Documented,
+            ),
             Endpoint::SyncRuntime => (Method::Post, format!("{V}/sync-runtime"), Basis::Documented),
-            Endpoint::EnsureDevSite => (Method::Post, format!("{V}/platform-dev-site"), Basis::Documented),
+            Endpoint::EnsureDevSite => (
+                Method::Post,
+                format!("{V}/platform-dev-site"),
+                Basis::Documented,
+            ),
             Endpoint::PublishToPlatform => (Method::Post, format!("{V}/platform"), Basis::Assumed),
-            Endpoint::AssignToDevSite => (Method::Post, format!("{V}/assign-to-sites/dev"), Basis::Documented),
+            Endpoint::AssignToDevSite => (
+                Method::Post,
+                format!("{V}/assign-to-sites/dev"),
+                Basis::Documented,
+            ),
             Endpoint::SyncToProd => (Method::Post, format!("{V}/sync-prod"), Basis::Assumed),
-            Endpoint::RecreateFromProdBackup => (Method::Post, format!("{V}/platform/recreate"), Basis::Assumed),
-            Endpoint::MigrationRollback => (Method::Post, format!("{V}/migration/rollback"), Basis::Documented),
+            Endpoint::RecreateFromProdBackup => (
+                Method::Post,
+                format!("{V}/platform/recreate"),
+                Basis::Assumed,
+            ),
+            Endpoint::MigrationRollback => (
+                Method::Post,
+                format!("{V}/migration/rollback"),
+                Basis::Documented,
+            ),
         };
-        Route { method, path, basis }
+        Route {
+            method,
+            path,
+            basis,
+        }
     }
 
     /// Whether calling it changes remote state. Mutations are never retried blindly.
@@ -177,7 +205,10 @@ pub struct Endpoints {
 impl Default for Endpoints {
     fn default() -> Self {
         Self {
-            routes: Endpoint::ALL.into_iter().map(|e| (e, e.default_route())).collect(),
+            routes: Endpoint::ALL
+                .into_iter()
+                .map(|e| (e, e.default_route()))
+                .collect(),
         }
     }
 }
@@ -197,6 +228,10 @@ pub enum EndpointOverrideError {
 
 impl Endpoints {
     /// The route for `endpoint`.
+    ///
+    /// # Panics
+    ///
+    /// Never: the table is built from [`Endpoint::ALL`] and overrides only replace entries.
     pub fn route(&self, endpoint: Endpoint) -> &Route {
         // NB: `routes` is built from `Endpoint::ALL` and overrides only replace entries, so
         // every endpoint has exactly one route.
@@ -233,7 +268,7 @@ impl Endpoints {
         for (e, r) in &mut self.routes {
             if *e == endpoint {
                 r.method = method;
-                r.path = path.to_owned();
+                path.clone_into(&mut r.path);
             }
         }
         Ok(())
@@ -282,10 +317,16 @@ mod tests {
         let id = Uuid::parse_str("0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f").unwrap();
         let (m, p) = Endpoints::default().render(
             Endpoint::MigrationRollback,
-            Target::Version { connector: id, major: 2 },
+            Target::Version {
+                connector: id,
+                major: 2,
+            },
         );
         assert_eq!(m, Method::Post);
-        assert_eq!(p, "/connectors/0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f/versions/2/migration/rollback");
+        assert_eq!(
+            p,
+            "/connectors/0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f/versions/2/migration/rollback"
+        );
     }
 
     #[test]
@@ -295,17 +336,35 @@ mod tests {
             .unwrap();
         let r = e.route(Endpoint::SyncToProd);
         assert_eq!(r.method, Method::Put);
-        assert_eq!(r.path, "/connectors/{publicId}/versions/{connectorVersion}/prod");
+        assert_eq!(
+            r.path,
+            "/connectors/{publicId}/versions/{connectorVersion}/prod"
+        );
         assert_eq!(r.basis, Basis::Assumed);
-        assert_eq!(e.route(Endpoint::SyncRuntime), &Endpoint::SyncRuntime.default_route());
+        assert_eq!(
+            e.route(Endpoint::SyncRuntime),
+            &Endpoint::SyncRuntime.default_route()
+        );
     }
 
     #[test]
     fn malformed_overrides_are_refused_with_the_reason() {
         let mut e = Endpoints::default();
-        assert!(matches!(e.apply_override("nope=POST /x"), Err(EndpointOverrideError::Unknown(_))));
-        assert!(matches!(e.apply_override("sync-prod=DELETE /x"), Err(EndpointOverrideError::Method(_))));
-        assert!(matches!(e.apply_override("sync-prod"), Err(EndpointOverrideError::Shape(_))));
-        assert!(matches!(e.apply_override("sync-prod=POST x"), Err(EndpointOverrideError::Path(_))));
+        assert!(matches!(
+            e.apply_override("nope=POST /x"),
+            Err(EndpointOverrideError::Unknown(_))
+        ));
+        assert!(matches!(
+            e.apply_override("sync-prod=DELETE /x"),
+            Err(EndpointOverrideError::Method(_))
+        ));
+        assert!(matches!(
+            e.apply_override("sync-prod"),
+            Err(EndpointOverrideError::Shape(_))
+        ));
+        assert!(matches!(
+            e.apply_override("sync-prod=POST x"),
+            Err(EndpointOverrideError::Path(_))
+        ));
     }
 }

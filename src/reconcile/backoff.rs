@@ -43,7 +43,12 @@ pub fn jittered(interval: Duration, unit: f64) -> Duration {
 
 /// The delay after a retryable failure: exponential per object, but never shorter than the
 /// server's `Retry-After`.
-pub fn after_failure(base: Duration, streak: u32, max: Duration, retry_after: Option<Duration>) -> Duration {
+pub fn after_failure(
+    base: Duration,
+    streak: u32,
+    max: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
     let backoff = exponential(base, streak, max);
     retry_after.map_or(backoff, |r| backoff.max(r))
 }
@@ -56,13 +61,20 @@ mod tests {
     fn backoff_doubles_per_failure_up_to_the_cap() {
         let base = Duration::from_secs(1);
         let max = Duration::from_secs(300);
-        let seen: Vec<u64> = (1..=11).map(|n| exponential(base, n, max).as_secs()).collect();
+        let seen: Vec<u64> = (1..=11)
+            .map(|n| exponential(base, n, max).as_secs())
+            .collect();
         assert_eq!(seen, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
     }
 
     #[test]
     fn retry_after_wins_when_longer_than_the_backoff() {
-        let d = after_failure(Duration::from_secs(1), 1, Duration::from_secs(300), Some(Duration::from_secs(42)));
+        let d = after_failure(
+            Duration::from_secs(1),
+            1,
+            Duration::from_secs(300),
+            Some(Duration::from_secs(42)),
+        );
         assert_eq!(d, Duration::from_secs(42));
     }
 

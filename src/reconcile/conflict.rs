@@ -23,9 +23,9 @@ pub fn older_claimant<'a>(
         .into_iter()
         .filter(|o| o.metadata.uid != me.metadata.uid && o.metadata.deletion_timestamp.is_none())
         .filter(|o| {
-            o.spec.validate().is_ok_and(|d| {
-                d.connector == declaration.connector && d.major == declaration.major
-            })
+            o.spec
+                .validate()
+                .is_ok_and(|d| d.connector == declaration.connector && d.major == declaration.major)
         })
         .map(key)
         .filter(|k| *k < mine)
@@ -65,7 +65,10 @@ mod tests {
         let old = cv("old", 100, C, 1);
         let new = cv("new", 200, C, 1);
         let d = new.spec.validate().unwrap();
-        assert_eq!(older_claimant(&new, &d, [&old, &new]), Some("team/old".into()));
+        assert_eq!(
+            older_claimant(&new, &d, [&old, &new]),
+            Some("team/old".into())
+        );
         let d = old.spec.validate().unwrap();
         assert_eq!(older_claimant(&old, &d, [&old, &new]), None);
     }

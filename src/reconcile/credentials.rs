@@ -17,11 +17,25 @@ pub enum CredentialsError {
     #[error("Secret {namespace}/{name} was not found")]
     SecretNotFound { namespace: String, name: String },
     #[error("Secret {namespace}/{name} has no key {key:?}")]
-    KeyMissing { namespace: String, name: String, key: String },
-    #[error("Secret {namespace}/{name} key {key:?} does not hold a usable token (empty or not UTF-8)")]
-    Unusable { namespace: String, name: String, key: String },
+    KeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+    #[error(
+        "Secret {namespace}/{name} key {key:?} does not hold a usable token (empty or not UTF-8)"
+    )]
+    Unusable {
+        namespace: String,
+        name: String,
+        key: String,
+    },
     #[error("reading Secret {namespace}/{name} failed: {message}")]
-    Read { namespace: String, name: String, message: String },
+    Read {
+        namespace: String,
+        name: String,
+        message: String,
+    },
     #[error("the default token file {path} could not be read: {message}")]
     DefaultFile { path: String, message: String },
     #[error("no credentials: spec.credentials.secretRef is not set and the operator has no default token")]
@@ -62,22 +76,38 @@ pub async fn default_token(default: &DefaultToken) -> Result<Token, CredentialsE
     Token::new(text).map_err(|e| unreadable(e.to_string()))
 }
 
-async fn from_secret(client: &Client, namespace: &str, r: &SecretKeyRef) -> Result<Token, CredentialsError> {
+async fn from_secret(
+    client: &Client,
+    namespace: &str,
+    r: &SecretKeyRef,
+) -> Result<Token, CredentialsError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = api.get_opt(&r.name).await.map_err(|e| CredentialsError::Read {
-        namespace: namespace.to_owned(),
-        name: r.name.clone(),
-        message: e.to_string(),
-    })?;
+    let secret = api
+        .get_opt(&r.name)
+        .await
+        .map_err(|e| CredentialsError::Read {
+            namespace: namespace.to_owned(),
+            name: r.name.clone(),
+            message: e.to_string(),
+        })?;
     let Some(secret) = secret else {
-        return Err(CredentialsError::SecretNotFound { namespace: namespace.to_owned(), name: r.name.clone() });
+        return Err(CredentialsError::SecretNotFound {
+            namespace: namespace.to_owned(),
+            name: r.name.clone(),
+        });
     };
     let bytes = secret
         .data
         .as_ref()
         .and_then(|d| d.get(&r.key))
         .map(|b| b.0.clone())
-        .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(&r.key)).map(|s| s.as_bytes().to_vec()));
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(&r.key))
+                .map(|s| s.as_bytes().to_vec())
+        });
     let Some(bytes) = bytes else {
         return Err(CredentialsError::KeyMissing {
             namespace: namespace.to_owned(),

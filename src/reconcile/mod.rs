@@ -3,12 +3,12 @@
 //! `observe`, `plan` and `status` are pure and never see a client; `act` and the pipeline in
 //! this module do the I/O.
 
-pub mod observe;
-pub mod operation;
-pub mod plan;
-pub mod status;
 pub mod backoff;
-pub mod credentials;
 pub mod conflict;
 pub mod context;
+pub mod credentials;
+pub mod observe;
+pub mod operation;
 pub mod pipeline;
+pub mod plan;
+pub mod status;

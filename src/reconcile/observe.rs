@@ -13,6 +13,9 @@ use crate::cde::models::{config, Version, VersionState};
 pub const DEFAULT_IGNORED_CONFIG_KEYS: &[&str] = &["update-progress"];
 
 /// What the last GET says about the declared version, reduced to the facts the plan needs.
+// NB: each flag is one independent signal of the CDE convergence procedure; an enum would
+// hide which combinations the plan distinguishes.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
     pub state: VersionState,
@@ -97,5 +100,8 @@ pub fn observe(version: &Version, ignored_keys: &[String]) -> Observed {
 
 /// The default ignore list as owned strings.
 pub fn default_ignored_keys() -> Vec<String> {
-    DEFAULT_IGNORED_CONFIG_KEYS.iter().map(|k| (*k).to_owned()).collect()
+    DEFAULT_IGNORED_CONFIG_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect()
 }

@@ -65,7 +65,9 @@ impl Operation {
             Operation::PublishToPlatform => "create or update the connector on the dev platform",
             Operation::AssignToDevSite => "assign the connector to the dev site",
             Operation::SyncToProd => "synchronize the version to production",
-            Operation::RecreateFromProdBackup => "recreate prod from the configuration backed up at the last prod sync",
+            Operation::RecreateFromProdBackup => {
+                "recreate prod from the configuration backed up at the last prod sync"
+            }
             Operation::MigrationRollback => "roll the platform back to the legacy executable",
         }
     }

@@ -56,7 +56,10 @@ impl ReconcileError {
 }
 
 /// Entry point for the controller: one pass over one object.
-pub async fn reconcile(obj: Arc<ConnectorVersion>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub async fn reconcile(
+    obj: Arc<ConnectorVersion>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
     let span = tracing::debug_span!(
         "reconcile",
         object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
@@ -73,7 +76,13 @@ pub async fn reconcile(obj: Arc<ConnectorVersion>, ctx: Arc<Context>) -> Result<
 }
 
 /// The controller's error policy: retry with per-object exponential backoff.
-pub fn error_policy(obj: Arc<ConnectorVersion>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+// NB: the signature is the one kube-runtime's Controller::run expects.
+#[allow(clippy::needless_pass_by_value)]
+pub fn error_policy(
+    obj: Arc<ConnectorVersion>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
     let key = object_key(&obj);
     let streak = ctx.failures.bump(&key);
     let delay = exponential(ctx.settings.failure_base, streak, ctx.settings.failure_max);
@@ -86,7 +95,10 @@ fn object_key(obj: &ConnectorVersion) -> String {
 }
 
 fn now() -> String {
-    Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now()).to_string()
+    Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| Timestamp::now())
+        .to_string()
 }
 
 fn age_since(rfc3339: &str) -> Duration {
@@ -142,7 +154,9 @@ impl<'a> Pass<'a> {
     async fn run(mut self) -> Result<Action, ReconcileError> {
         // Deletion orphans the remote version: nothing to clean up, nothing to call.
         if self.obj.metadata.deletion_timestamp.is_some() {
-            self.ctx.metrics.forget(&self.namespace, &self.obj.name_any());
+            self.ctx
+                .metrics
+                .forget(&self.namespace, &self.obj.name_any());
             return Ok(Action::await_change());
         }
 
@@ -166,7 +180,9 @@ impl<'a> Pass<'a> {
         }
 
         let cached = self.ctx.store.state();
-        if let Some(winner) = older_claimant(self.obj, &declaration, cached.iter().map(AsRef::as_ref)) {
+        if let Some(winner) =
+            older_claimant(self.obj, &declaration, cached.iter().map(AsRef::as_ref))
+        {
             let now = now();
             let mut facts = self.facts(Outcome::Conflict { winner: &winner }, &now);
             facts.interval = interval;
@@ -175,7 +191,14 @@ impl<'a> Pass<'a> {
             return self.report(summary).await.map(|_| Action::requeue(recheck));
         }
 
-        let token = match token_for(&self.ctx.kube, &self.namespace, declaration.secret.as_ref(), &self.ctx.default_token).await {
+        let token = match token_for(
+            &self.ctx.kube,
+            &self.namespace,
+            declaration.secret.as_ref(),
+            &self.ctx.default_token,
+        )
+        .await
+        {
             Ok(t) => t,
             Err(e) => {
                 let now = now();
@@ -191,8 +214,17 @@ impl<'a> Pass<'a> {
         self.converge(&declaration, &token).await
     }
 
-    async fn converge(&mut self, declaration: &Declaration, token: &Token) -> Result<Action, ReconcileError> {
-        let connector = match self.ctx.cde.show_connector(declaration.connector, token).await {
+    async fn converge(
+        &mut self,
+        declaration: &Declaration,
+        token: &Token,
+    ) -> Result<Action, ReconcileError> {
+        let connector = match self
+            .ctx
+            .cde
+            .show_connector(declaration.connector, token)
+            .await
+        {
             Ok(c) => c,
             Err(e) => return self.observe_failed(declaration, &e).await,
         };
@@ -210,7 +242,9 @@ impl<'a> Pass<'a> {
         debug!(remote_state = %observed.state, ?step, "planned");
 
         if let Step::Call(operation) = step {
-            return self.call(operation, declaration, &observed, &history, token).await;
+            return self
+                .call(operation, declaration, &observed, &history, token)
+                .await;
         }
 
         let now = now();
@@ -232,15 +266,23 @@ impl<'a> Pass<'a> {
         }
 
         Ok(match step {
-            Step::Converged => {
-                self.ctx.polls.reset(&self.key);
-                Action::requeue(jittered(declaration.interval, rand::random::<f64>()))
-            }
-            Step::Wait { pace: Pace::Soon, .. } => {
+            Step::Wait {
+                pace: Pace::Soon, ..
+            } => {
                 let streak = self.ctx.polls.bump(&self.key);
-                Action::requeue(exponential(self.ctx.settings.poll, streak, self.ctx.settings.max_poll))
+                Action::requeue(exponential(
+                    self.ctx.settings.poll,
+                    streak,
+                    self.ctx.settings.max_poll,
+                ))
             }
-            Step::Wait { pace: Pace::Interval, .. } | Step::Blocked(_) | Step::Call(_) => {
+            Step::Converged
+            | Step::Wait {
+                pace: Pace::Interval,
+                ..
+            }
+            | Step::Blocked(_)
+            | Step::Call(_) => {
                 self.ctx.polls.reset(&self.key);
                 Action::requeue(jittered(declaration.interval, rand::random::<f64>()))
             }
@@ -249,7 +291,12 @@ impl<'a> Pass<'a> {
 
     /// The operator's own record, read back from status, plus the dev site job when the plan
     /// needs it.
-    async fn history(&self, declaration: &Declaration, observed: &Observed, token: &Token) -> History {
+    async fn history(
+        &self,
+        declaration: &Declaration,
+        observed: &Observed,
+        token: &Token,
+    ) -> History {
         let last = self.previous.last_operation.as_ref();
         let last_success = last
             .filter(|l| l.outcome == OUTCOME_SUCCEEDED)
@@ -261,7 +308,10 @@ impl<'a> Pass<'a> {
                 })
             });
         let pending = self.previous.pending_operation.as_ref().and_then(|p| {
-            Some(PendingCall { operation: Operation::from_name(&p.name)?, age: age_since(&p.started) })
+            Some(PendingCall {
+                operation: Operation::from_name(&p.name)?,
+                age: age_since(&p.started),
+            })
         });
 
         let mut dev_site_job = None;
@@ -292,7 +342,11 @@ impl<'a> Pass<'a> {
         }
     }
 
-    async fn observe_failed(&mut self, declaration: &Declaration, e: &CdeError) -> Result<Action, ReconcileError> {
+    async fn observe_failed(
+        &mut self,
+        declaration: &Declaration,
+        e: &CdeError,
+    ) -> Result<Action, ReconcileError> {
         let now = now();
         let mut facts = self.facts(Outcome::ObserveFailed(e), &now);
         facts.desired = Some(declaration.desired);
@@ -307,7 +361,12 @@ impl<'a> Pass<'a> {
     fn after_error(&self, e: &CdeError, interval: Duration) -> Action {
         if e.is_retryable() {
             let streak = self.ctx.failures.bump(&self.key);
-            let delay = after_failure(self.ctx.settings.failure_base, streak, self.ctx.settings.failure_max, e.retry_after());
+            let delay = after_failure(
+                self.ctx.settings.failure_base,
+                streak,
+                self.ctx.settings.failure_max,
+                e.retry_after(),
+            );
             warn!(error = %e, retry_in = ?delay, "CDE call failed; retrying");
             Action::requeue(delay)
         } else {
@@ -346,12 +405,22 @@ impl<'a> Pass<'a> {
         let result = self
             .ctx
             .cde
-            .mutate(operation.endpoint(), declaration.connector, declaration.major, token)
+            .mutate(
+                operation.endpoint(),
+                declaration.connector,
+                declaration.major,
+                token,
+            )
             .await;
         let finished = now();
         let last = LastOperation {
             name: operation.name().to_owned(),
-            outcome: if result.is_ok() { OUTCOME_SUCCEEDED } else { OUTCOME_FAILED }.to_owned(),
+            outcome: if result.is_ok() {
+                OUTCOME_SUCCEEDED
+            } else {
+                OUTCOME_FAILED
+            }
+            .to_owned(),
             message: match &result {
                 Ok(o) => o.message.clone().unwrap_or_default(),
                 Err(e) => e.to_string(),
@@ -360,7 +429,8 @@ impl<'a> Pass<'a> {
             generation: self.generation,
             job_id: result.as_ref().ok().and_then(|o| o.job_id.clone()),
         };
-        self.publish_call_event(operation, result.as_ref().err()).await;
+        self.publish_call_event(operation, result.as_ref().err())
+            .await;
 
         let error = result.as_ref().err();
         let rollback_recorded = operation == Operation::MigrationRollback && error.is_none()
@@ -409,22 +479,38 @@ impl<'a> Pass<'a> {
     }
 
     async fn publish(&self, event: &Event) {
-        if let Err(e) = self.ctx.recorder.publish(event, &self.obj.object_ref(&())).await {
+        if let Err(e) = self
+            .ctx
+            .recorder
+            .publish(event, &self.obj.object_ref(&()))
+            .await
+        {
             warn!(error = %e, reason = %event.reason, "could not publish an Event");
         }
     }
 
     /// Report: compute the status, write it when it changed, emit an Event when the object
     /// becomes Stalled. `Ok(None)` means the write lost the optimistic lock.
-    async fn report(&mut self, (next, v): (ConnectorVersionStatus, Verdict)) -> Result<Option<()>, ReconcileError> {
-        self.ctx.metrics.set_conditions(&self.namespace, &self.obj.name_any(), &next);
+    async fn report(
+        &mut self,
+        (next, v): (ConnectorVersionStatus, Verdict),
+    ) -> Result<Option<()>, ReconcileError> {
+        self.ctx
+            .metrics
+            .set_conditions(&self.namespace, &self.obj.name_any(), &next);
         if next == self.previous {
             return Ok(Some(()));
         }
 
         let was_stalled = super::status::is_stalled(&self.previous);
         let ready = &next.conditions[0];
-        if self.previous.conditions.first().map(|c| (&c.status, &c.reason)) != Some((&ready.status, &ready.reason)) {
+        if self
+            .previous
+            .conditions
+            .first()
+            .map(|c| (&c.status, &c.reason))
+            != Some((&ready.status, &ready.reason))
+        {
             info!(ready = %ready.status, reason = %ready.reason, message = %ready.message, "condition changed");
         }
 
@@ -449,7 +535,10 @@ impl<'a> Pass<'a> {
 
     /// Server-side apply of the whole status, locked on the resourceVersion this pass read.
     /// `Ok(None)` when the lock was lost (HTTP 409).
-    async fn write_status(&mut self, status: &ConnectorVersionStatus) -> Result<Option<()>, ReconcileError> {
+    async fn write_status(
+        &mut self,
+        status: &ConnectorVersionStatus,
+    ) -> Result<Option<()>, ReconcileError> {
         let api: Api<ConnectorVersion> = Api::namespaced(self.ctx.kube.clone(), &self.namespace);
         let patch = json!({
             "apiVersion": ConnectorVersion::api_version(&()),
@@ -458,7 +547,10 @@ impl<'a> Pass<'a> {
             "status": status,
         });
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        match api.patch_status(&self.obj.name_any(), &params, &Patch::Apply(&patch)).await {
+        match api
+            .patch_status(&self.obj.name_any(), &params, &Patch::Apply(&patch))
+            .await
+        {
             Ok(written) => {
                 self.resource_version = written.metadata.resource_version;
                 Ok(Some(()))

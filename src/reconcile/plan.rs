@@ -135,7 +135,9 @@ pub struct PendingCall {
 
 impl History {
     fn last_was(&self, op: Operation) -> bool {
-        self.last_success.as_ref().is_some_and(|l| l.operation == op)
+        self.last_success
+            .as_ref()
+            .is_some_and(|l| l.operation == op)
     }
 
     /// The progress guard: the same call again within the guard window, for the same
@@ -198,10 +200,14 @@ fn dev_step(observed: &Observed, history: &History) -> Option<Step> {
         // A fresh build: runtime sync, dev site, publish — in that order, remembered through
         // the last call because `built` does not change until publish.
         VersionState::Built => Some(match history.last_success.as_ref().map(|l| l.operation) {
-            Some(Operation::SyncRuntime) if observed.dev_site => Step::Call(Operation::PublishToPlatform),
+            Some(Operation::SyncRuntime) if observed.dev_site => {
+                Step::Call(Operation::PublishToPlatform)
+            }
             Some(Operation::SyncRuntime) => Step::Call(Operation::EnsureDevSite),
             Some(Operation::EnsureDevSite) => after_dev_site_call(observed, history),
-            Some(Operation::PublishToPlatform) if history.would_repeat(Operation::PublishToPlatform) => {
+            Some(Operation::PublishToPlatform)
+                if history.would_repeat(Operation::PublishToPlatform) =>
+            {
                 Step::Blocked(Blocker::NoProgress(Operation::PublishToPlatform))
             }
             _ => Step::Call(Operation::SyncRuntime),

@@ -93,7 +93,11 @@ pub struct Verdict {
 
 impl Verdict {
     fn ready(reason: &str, message: String) -> Self {
-        Self { ready: (Truth::True, reason.to_owned(), message), reconciling: None, stalled: None }
+        Self {
+            ready: (Truth::True, reason.to_owned(), message),
+            reconciling: None,
+            stalled: None,
+        }
     }
 
     fn progressing(reason: &str, message: String) -> Self {
@@ -105,7 +109,11 @@ impl Verdict {
     }
 
     fn waiting(reason: &str, message: String) -> Self {
-        Self { ready: (Truth::False, reason.to_owned(), message), reconciling: None, stalled: None }
+        Self {
+            ready: (Truth::False, reason.to_owned(), message),
+            reconciling: None,
+            stalled: None,
+        }
     }
 
     fn stalled(reason: &str, message: String) -> Self {
@@ -251,7 +259,13 @@ pub fn next_status(facts: &Facts<'_>) -> ConnectorVersionStatus {
     }
 }
 
-fn condition(facts: &Facts<'_>, type_: &str, truth: Truth, reason: &str, message: &str) -> Condition {
+fn condition(
+    facts: &Facts<'_>,
+    type_: &str,
+    truth: Truth,
+    reason: &str,
+    message: &str,
+) -> Condition {
     let previous = facts.previous.conditions.iter().find(|c| c.type_ == type_);
     let last_transition_time = match previous {
         Some(p) if p.status == truth.as_str() => p.last_transition_time.clone(),
