@@ -222,7 +222,8 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
     })
 }
 
-fn demo_settings() -> Settings {
+/// Reconciler timings for a local simulator: milliseconds instead of seconds.
+pub fn demo_settings() -> Settings {
     Settings {
         poll: Duration::from_millis(100),
         max_poll: Duration::from_secs(1),
@@ -251,7 +252,8 @@ fn manifests(folder: Option<&PathBuf>) -> Result<Vec<(String, String)>, DemoErro
         .collect()
 }
 
-async fn install_crd(kube: &kube::Client) -> Result<(), DemoError> {
+/// Installs the `ConnectorVersion` CRD and waits until the API server serves it.
+pub async fn install_crd(kube: &kube::Client) -> Result<(), DemoError> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
     let crd = ConnectorVersion::crd();
@@ -275,8 +277,8 @@ async fn install_crd(kube: &kube::Client) -> Result<(), DemoError> {
     ))
 }
 
-/// Server-side applies every document of one manifest file.
-async fn apply_manifest(kube: &kube::Client, file: &str, text: &str) -> Result<(), DemoError> {
+/// Server-side applies every document of one manifest file (any kind the API server serves).
+pub async fn apply_manifest(kube: &kube::Client, file: &str, text: &str) -> Result<(), DemoError> {
     use serde::Deserialize;
     let bad = |message: String| DemoError::Manifest {
         file: file.to_owned(),

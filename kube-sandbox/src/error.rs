@@ -33,6 +33,10 @@ pub(crate) struct FieldConflict {
 /// Why one API request failed. Each variant maps to the HTTP code and
 /// `reason` the real server uses for the same situation; [`ApiError::reason`]
 /// doubles as a stable label for logs.
+///
+/// Only `Conflict` (re-read, then retry) and `Gone` (relist, then watch
+/// again) are fixed by the client retrying; every other variant is terminal
+/// for the request as sent.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
     #[error("{resource} {name:?} not found")]

@@ -63,6 +63,5 @@ async fn main() -> anyhow::Result<()> {
 
     stop_signal().await;
     sandbox.shutdown().await;
-    eprintln!("DEBUG main done {:?}", std::time::SystemTime::now());
     Ok(())
 }

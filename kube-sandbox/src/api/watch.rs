@@ -174,7 +174,7 @@ impl Watch {
 
     /// The event a change produces for this watch, if any.
     fn translate(&self, change: &Change) -> Option<Bytes> {
-        if change.resource != self.rt.group_resource() {
+        if change.resource != self.rt.storage_resource() {
             return None;
         }
         if let Some(ns) = &self.namespace {
@@ -182,8 +182,12 @@ impl Watch {
                 return None;
             }
         }
-        let now = self.matches(&change.object);
-        let before = change.previous.as_ref().is_some_and(|p| self.matches(p));
+        let object = self.loc().present(change.object.clone());
+        let now = self.matches(&object);
+        let before = change
+            .previous
+            .as_ref()
+            .is_some_and(|p| self.matches(&self.loc().present(p.clone())));
         let kind = match change.kind {
             ChangeKind::Modified if now && before => "MODIFIED",
             ChangeKind::Added | ChangeKind::Modified if now => "ADDED",
@@ -191,7 +195,7 @@ impl Watch {
             ChangeKind::Deleted if now => "DELETED",
             _ => return None,
         };
-        Some(self.event(kind, self.loc().present(change.object.clone())))
+        Some(self.event(kind, object))
     }
 
     async fn send(&self, bytes: Bytes) -> bool {

@@ -1,16 +1,11 @@
 //! The built-in resource types: the handful of core and API-group types an
 //! operator touches (namespaces, secrets, configmaps, service accounts, events,
 //! leases) plus `CustomResourceDefinitions` themselves.
-//!
-//! Limitation: core `v1` Events and `events.k8s.io/v1` Events are two
-//! separate collections here (the real server stores them once and converts),
-//! so events published by kube-runtime's `Recorder` show up in
-//! `kubectl get events.events.k8s.io` but not in `kubectl get events` or
-//! `kubectl describe`.
+//! `events.k8s.io/v1` Events are a converted view of the core `v1` Events.
 
 use std::collections::BTreeMap;
 
-use super::ResourceType;
+use super::{ResourceType, Storage};
 
 /// Compact description of one built-in type.
 struct Builtin {
@@ -119,6 +114,11 @@ pub(super) fn types() -> Vec<ResourceType> {
                 returns_deleted_object: is_crd,
                 printer_columns: Vec::new(),
                 schemas: BTreeMap::new(),
+                storage: if b.group == "events.k8s.io" {
+                    Storage::CoreEvents
+                } else {
+                    Storage::Own
+                },
             }
         })
         .collect()

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{PrinterColumn, ResourceType};
+use super::{PrinterColumn, ResourceType, Storage};
 
 /// Why a CRD was rejected; the store turns these into `422 Invalid`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -112,6 +112,7 @@ pub(crate) fn resource_type_from_crd(crd: &Value) -> Result<ResourceType, CrdErr
         returns_deleted_object: true,
         printer_columns: printer_columns(storage),
         schemas,
+        storage: Storage::Own,
     })
 }
 
@@ -222,5 +223,74 @@ pub(crate) fn accept_crd(
     });
     if let Some(obj) = crd.as_object_mut() {
         obj.insert("status".to_owned(), status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd(name: &str, versions: &Value) -> Value {
+        json!({
+            "metadata": {"name": name},
+            "spec": {"group": "g.io", "scope": "Cluster", "names": {"plural": "things", "kind": "Thing"}, "versions": versions}
+        })
+    }
+
+    #[test]
+    fn served_versions_start_with_the_storage_version_and_skip_unserved_ones() {
+        let versions = json!([
+            {"name": "v1alpha1", "served": false, "storage": false},
+            {"name": "v1beta1", "served": true, "storage": false},
+            {"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+             "additionalPrinterColumns": [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}]},
+        ]);
+        let rt = resource_type_from_crd(&crd("things.g.io", &versions)).unwrap();
+        assert_eq!(rt.versions, vec!["v1", "v1beta1"]);
+        assert!(!rt.namespaced && rt.status_subresource);
+        assert_eq!(
+            (rt.singular.as_str(), rt.list_kind.as_str()),
+            ("thing", "ThingList")
+        );
+        assert_eq!(rt.printer_columns[0].json_path, ".spec.size");
+    }
+
+    #[test]
+    fn inconsistent_crds_are_rejected() {
+        let one = json!([{"name": "v1", "served": true, "storage": true}]);
+        let two = json!([{"name": "v1", "served": true, "storage": true}, {"name": "v2", "served": true, "storage": true}]);
+        let cases = [
+            (
+                crd("wrong.g.io", &one),
+                CrdError::NameMismatch {
+                    name: "wrong.g.io".into(),
+                },
+            ),
+            (crd("things.g.io", &two), CrdError::StorageVersion),
+            (
+                crd("things.g.io", &json!([])),
+                CrdError::Missing("versions"),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(resource_type_from_crd(&input).unwrap_err(), want);
+        }
+    }
+
+    #[test]
+    fn accepting_again_keeps_condition_times() {
+        let versions = json!([{"name": "v1", "served": true, "storage": true}]);
+        let mut first = crd("things.g.io", &versions);
+        let rt = resource_type_from_crd(&first).unwrap();
+        accept_crd(&mut first, &rt, None, "2024-01-01T00:00:00Z");
+        let mut second = crd("things.g.io", &versions);
+        accept_crd(
+            &mut second,
+            &rt,
+            first.get("status"),
+            "2025-01-01T00:00:00Z",
+        );
+        assert_eq!(first.get("status"), second.get("status"));
+        assert_eq!(second["status"]["storedVersions"], json!(["v1"]));
     }
 }

@@ -8,6 +8,7 @@
 
 mod builtin;
 mod crd;
+mod events;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,6 +46,16 @@ impl fmt::Display for GroupResource {
             write!(f, "{}.{}", self.resource, self.group)
         }
     }
+}
+
+/// Where a type's objects live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// In the type's own collection, as served.
+    Own,
+    /// In the core `v1` Events collection, converted on the way in and out
+    /// (`events.k8s.io/v1` Events).
+    CoreEvents,
 }
 
 /// One `additionalPrinterColumns` entry of a CRD version.
@@ -85,11 +96,43 @@ pub(crate) struct ResourceType {
     pub printer_columns: Vec<PrinterColumn>,
     /// `openAPIV3Schema` per version, used only to find list types for apply.
     pub schemas: BTreeMap<String, Value>,
+    pub storage: Storage,
 }
 
 impl ResourceType {
     pub(crate) fn group_resource(&self) -> GroupResource {
         GroupResource::new(&self.group, &self.plural)
+    }
+
+    /// The collection the objects are stored in (differs from
+    /// [`ResourceType::group_resource`] only for converted views).
+    pub(crate) fn storage_resource(&self) -> GroupResource {
+        match self.storage {
+            Storage::Own => self.group_resource(),
+            Storage::CoreEvents => GroupResource::new("", "events"),
+        }
+    }
+
+    /// `apiVersion` of stored objects.
+    pub(crate) fn storage_api_version(&self) -> String {
+        match self.storage {
+            Storage::Own => self.api_version(self.storage_version()),
+            Storage::CoreEvents => "v1".to_owned(),
+        }
+    }
+
+    /// A stored object as this type serves it (`apiVersion`/`kind` are set by the caller).
+    pub(crate) fn to_view(&self, obj: &mut Value) {
+        if self.storage == Storage::CoreEvents {
+            events::from_core(obj);
+        }
+    }
+
+    /// A served-shape object as it is stored.
+    pub(crate) fn to_storage(&self, obj: &mut Value) {
+        if self.storage == Storage::CoreEvents {
+            events::to_core(obj);
+        }
     }
 
     pub(crate) fn storage_version(&self) -> &str {

@@ -256,7 +256,7 @@ impl State {
         name: &str,
         pre: &Preconditions,
     ) -> Result<Deleted, ApiError> {
-        let gr = loc.rt.group_resource();
+        let gr = loc.rt.storage_resource();
         let key = loc.key(name);
         let old = self
             .objects

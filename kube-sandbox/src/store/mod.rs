@@ -71,6 +71,7 @@ impl Location<'_> {
     /// Limitation: versions of a CRD share storage without conversion; only
     /// `apiVersion` is rewritten.
     pub(crate) fn present(&self, mut obj: Value) -> Value {
+        self.rt.to_view(&mut obj);
         if let Some(m) = obj.as_object_mut() {
             m.insert(
                 "apiVersion".into(),
@@ -195,7 +196,7 @@ impl State {
 
     pub(crate) fn get(&self, loc: &Location<'_>, name: &str) -> Result<Value, ApiError> {
         self.objects
-            .get(&loc.rt.group_resource())
+            .get(&loc.rt.storage_resource())
             .and_then(|c| c.get(&loc.key(name)))
             .map(|o| loc.present(o.clone()))
             .ok_or_else(|| loc.not_found(name))
@@ -207,7 +208,7 @@ impl State {
         loc: &Location<'_>,
         after: Option<&ObjectKey>,
     ) -> Vec<(ObjectKey, Value)> {
-        let Some(collection) = self.objects.get(&loc.rt.group_resource()) else {
+        let Some(collection) = self.objects.get(&loc.rt.storage_resource()) else {
             return Vec::new();
         };
         collection
@@ -228,7 +229,7 @@ impl State {
         from: Option<u64>,
         initial_events: bool,
     ) -> Result<WatchStart, ApiError> {
-        let gr = loc.rt.group_resource();
+        let gr = loc.rt.storage_resource();
         let (initial, replay) = match from {
             Some(rv) if !initial_events => {
                 let replay = self.history.since(rv).ok_or_else(|| {

@@ -87,6 +87,7 @@ impl State {
                 )
             })?,
         }
+        loc.rt.to_storage(&mut doc);
         self.commit_update(
             loc,
             name,
@@ -135,7 +136,9 @@ impl State {
         }
 
         let lists = ListTypes::new(loc.rt.schemas.get(loc.version));
-        let part = ownable_part(config, scope);
+        let mut stored_shape = config.clone();
+        loc.rt.to_storage(&mut stored_shape);
+        let part = ownable_part(&stored_shape, scope);
         let now = meta::now();
         let api_version = loc.rt.api_version(loc.version);
         let request = ApplyRequest {

@@ -114,7 +114,7 @@ pub(super) fn stamp_created(
     set_field(
         obj,
         "apiVersion",
-        Some(Value::String(rt.api_version(rt.storage_version()))),
+        Some(Value::String(rt.storage_api_version())),
     );
     set_field(obj, "kind", Some(Value::String(rt.kind.clone())));
 }

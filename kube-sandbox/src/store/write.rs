@@ -73,7 +73,7 @@ pub(super) fn set_field(obj: &mut Value, field: &str, value: Option<Value>) {
 impl State {
     pub(super) fn stored(&self, loc: &Location<'_>, name: &str) -> Option<Value> {
         self.objects
-            .get(&loc.rt.group_resource())
+            .get(&loc.rt.storage_resource())
             .and_then(|c| c.get(&loc.key(name)))
             .cloned()
     }
@@ -95,13 +95,14 @@ impl State {
         &mut self,
         loc: &Location<'_>,
         name: &str,
-        body: Value,
+        mut body: Value,
         manager: &str,
         status: bool,
     ) -> Result<Value, ApiError> {
         let scope = scope(loc.rt, status)?;
         let old = self.stored(loc, name).ok_or_else(|| loc.not_found(name))?;
         check_type(loc, &body)?;
+        loc.rt.to_storage(&mut body);
         let require_rv = !loc.rt.unconditional_update;
         self.commit_update(
             loc,
@@ -128,15 +129,19 @@ impl State {
             ));
         }
         check_type(loc, &obj)?;
+        loc.rt.to_storage(&mut obj);
         let namespace = rules::namespace_for_create(loc, &obj)?;
         let name = rules::name_for_create(loc, &obj)?;
         if let Some(ns) = &namespace {
             self.check_namespace_open(loc, ns)?;
         }
         let key = loc.key(&name);
-        let gr = loc.rt.group_resource();
+        let gr = loc.rt.storage_resource();
         if self.objects.get(&gr).is_some_and(|c| c.contains_key(&key)) {
-            return Err(ApiError::AlreadyExists { resource: gr, name });
+            return Err(ApiError::AlreadyExists {
+                resource: loc.rt.group_resource(),
+                name,
+            });
         }
 
         let now = meta::now();
@@ -194,7 +199,7 @@ impl State {
             Value::String(revision.to_string()),
         );
         let key = loc.key(name);
-        let gr = loc.rt.group_resource();
+        let gr = loc.rt.storage_resource();
         if meta::is_terminating(&new) && meta::finalizers(&new).is_empty() {
             // The last finalizer is gone: the pending deletion completes now.
             self.drop_object(&gr, &key, &new);
