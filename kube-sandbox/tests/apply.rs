@@ -209,3 +209,27 @@ async fn conditions_from_two_managers_merge_by_type() {
         .collect();
     assert_eq!(types, vec!["Ready", "Synced"]);
 }
+
+#[tokio::test]
+async fn a_map_whose_fields_are_all_dropped_by_its_applier_goes_away_too() {
+    use kube::core::{ApiResource, DynamicObject};
+    let (sandbox, _gizmos) = sandbox_with_gizmos().await;
+    let raw: Api<DynamicObject> = Api::namespaced_with(
+        sandbox.client(),
+        "default",
+        &ApiResource::erase::<Gizmo>(&()),
+    );
+    let params = PatchParams::apply("alice");
+    raw.patch(
+        "a",
+        &params,
+        &Patch::Apply(config(&json!({"size": 1, "extra": {"a": 1, "b": 2}}))),
+    )
+    .await
+    .unwrap();
+    let after = raw
+        .patch("a", &params, &Patch::Apply(config(&json!({"size": 1}))))
+        .await
+        .unwrap();
+    assert_eq!(after.data["spec"], json!({"size": 1}));
+}

@@ -435,19 +435,25 @@ impl<'a> Pass<'a> {
         let error = result.as_ref().err();
         let rollback_recorded = operation == Operation::MigrationRollback && error.is_none()
             || history_rollback(history);
-        let facts = Facts {
-            desired: Some(declaration.desired),
-            observed: Some(observed),
-            rollback_recorded,
-            interval: declaration.interval,
-            pending: None,
-            last_operation: Some(&last),
-            ..self.facts(Outcome::Called { operation, error }, &finished)
-        };
-        // NB: the call happened; a lost lock here only delays the record, and the pending
-        // entry makes the next pass observe before calling again.
-        let summary = summarize(&facts);
-        self.report(summary).await?;
+
+        // NB: the call happened, so its record must land. If another writer changed the object
+        // since the pending write, re-read it and record again on top of what is there.
+        for _ in 0..RECORD_ATTEMPTS {
+            let facts = Facts {
+                desired: Some(declaration.desired),
+                observed: Some(observed),
+                rollback_recorded,
+                interval: declaration.interval,
+                pending: None,
+                last_operation: Some(&last),
+                ..self.facts(Outcome::Called { operation, error }, &finished)
+            };
+            let summary = summarize(&facts);
+            if self.report(summary).await?.is_some() {
+                break;
+            }
+            self.reload().await?;
+        }
 
         Ok(match error {
             None => {
@@ -533,6 +539,15 @@ impl<'a> Pass<'a> {
         Ok(Some(()))
     }
 
+    /// Re-reads the object, for a write that lost the optimistic lock.
+    async fn reload(&mut self) -> Result<(), ReconcileError> {
+        let api: Api<ConnectorVersion> = Api::namespaced(self.ctx.kube.clone(), &self.namespace);
+        let fresh = api.get_status(&self.obj.name_any()).await?;
+        self.previous = fresh.status.unwrap_or_default();
+        self.resource_version = fresh.metadata.resource_version;
+        Ok(())
+    }
+
     /// Server-side apply of the whole status, locked on the resourceVersion this pass read.
     /// `Ok(None)` when the lock was lost (HTTP 409).
     async fn write_status(
@@ -570,6 +585,8 @@ fn summarize(facts: &Facts<'_>) -> (ConnectorVersionStatus, Verdict) {
 }
 
 const OUTCOME_SUCCEEDED: &str = "Succeeded";
+/// How often the record of a call that happened is retried after losing the lock.
+const RECORD_ATTEMPTS: usize = 3;
 const OUTCOME_FAILED: &str = "Failed";
 
 fn history_rollback(history: &History) -> bool {

@@ -2,10 +2,10 @@
 //! when the client's `Accept` asks for `as=Table`.
 //!
 //! Custom resources get Name, their `additionalPrinterColumns`, and Age;
-//! every other type gets Name and Age.
+//! built-in types get Name, a few of their usual columns, and Age.
 //!
-//! Limitation: built-in types lack the extra columns the real server prints
-//! for them (for example a Secret's Type and Data).
+//! Limitation: built-in types show only some of the columns the real server
+//! prints (for example a Secret's Type but not its Data count).
 
 use serde_json::{json, Value};
 

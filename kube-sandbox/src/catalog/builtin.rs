@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ResourceType, Storage};
+use super::{PrinterColumn, ResourceType, Storage};
 
 /// Compact description of one built-in type.
 struct Builtin {
@@ -93,6 +93,39 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
+/// Extra `kubectl get` columns of a built-in type, `(name, jsonPath)` pairs:
+/// a few of the ones the real server prints.
+fn columns(group: &str, plural: &str) -> Vec<PrinterColumn> {
+    let list: &[(&str, &str)] = match (group, plural) {
+        ("", "namespaces") => &[("Status", ".status.phase")],
+        ("", "secrets") => &[("Type", ".type")],
+        ("", "events") => &[
+            ("Type", ".type"),
+            ("Reason", ".reason"),
+            ("Object", ".involvedObject.name"),
+            ("Message", ".message"),
+        ],
+        ("events.k8s.io", "events") => &[
+            ("Type", ".type"),
+            ("Reason", ".reason"),
+            ("Object", ".regarding.name"),
+            ("Note", ".note"),
+        ],
+        ("coordination.k8s.io", "leases") => &[("Holder", ".spec.holderIdentity")],
+        _ => &[],
+    };
+    list.iter()
+        .map(|(name, path)| PrinterColumn {
+            name: (*name).to_owned(),
+            type_: "string".to_owned(),
+            format: String::new(),
+            description: String::new(),
+            priority: 0,
+            json_path: (*path).to_owned(),
+        })
+        .collect()
+}
+
 pub(super) fn types() -> Vec<ResourceType> {
     BUILTINS
         .iter()
@@ -112,7 +145,7 @@ pub(super) fn types() -> Vec<ResourceType> {
                 tracks_generation: is_crd,
                 unconditional_update: !is_crd,
                 returns_deleted_object: is_crd,
-                printer_columns: Vec::new(),
+                printer_columns: columns(b.group, b.plural),
                 schemas: BTreeMap::new(),
                 storage: if b.group == "events.k8s.io" {
                     Storage::CoreEvents

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::list_type::{ListKind, ListTypes, Seg};
 use super::managed::{ManagedEntry, Operation};
 use super::path;
-use super::set::{display_path, item_key, FieldSet};
+use super::set::{display_path, item_key, FieldSet, PathElement};
 use crate::error::FieldConflict;
 
 /// One apply request, already cut to the scope it may touch.
@@ -96,6 +96,7 @@ pub(crate) fn apply(
             .any(|e| e.set.contains(&p));
         if !owned_elsewhere {
             path::remove(&mut object, &p);
+            prune_empty_parents(&mut object, &p, &entries, req, &applied);
         }
     }
 
@@ -120,6 +121,40 @@ pub(crate) fn apply(
     }
     entries.retain(|e| !e.set.is_empty());
     Ok(Applied { object, entries })
+}
+
+/// After `removed` went away, removes the maps above it that are now empty and that nobody
+/// else still has fields in, as the real server does when the last owned child of a map is
+/// dropped (`status.pendingOperation: {}` must not linger).
+fn prune_empty_parents(
+    object: &mut Value,
+    removed: &[PathElement],
+    entries: &[ManagedEntry],
+    req: &ApplyRequest<'_>,
+    applied: &FieldSet,
+) {
+    for len in (1..removed.len()).rev() {
+        let parent = &removed[..len];
+        if !matches!(parent.last(), Some(PathElement::Field(_))) {
+            return;
+        }
+        let empty_map = path::get(object, parent)
+            .is_some_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty));
+        let still_owned = applied.paths().iter().any(|p| p.starts_with(parent))
+            || entries
+                .iter()
+                .filter(|e| !e.is(req.manager, Operation::Apply, req.subresource))
+                .any(|e| {
+                    e.set
+                        .paths()
+                        .iter()
+                        .any(|p| p.starts_with(parent) && p.len() > len)
+                });
+        if !empty_map || still_owned {
+            return;
+        }
+        path::remove(object, parent);
+    }
 }
 
 /// Removes `null` map values; an applied `null` is treated as "not set".
@@ -204,8 +239,7 @@ mod tests {
     fn second_manager_setting_a_different_value_conflicts_unless_forced() {
         let lists = ListTypes::default();
         let a = json!({"spec": {"size": 1}});
-        let first = apply(&json!({}), Vec::new(), &req("a", &a, false), lists)
-            .unwrap_or_else(|_| panic!("first apply"));
+        let first = apply(&json!({}), Vec::new(), &req("a", &a, false), lists).unwrap();
         let b = json!({"spec": {"size": 2}});
         let conflicts = apply(
             &first.object,
@@ -223,8 +257,7 @@ mod tests {
             }]
         );
 
-        let forced = apply(&first.object, first.entries, &req("b", &b, true), lists)
-            .unwrap_or_else(|_| panic!("forced"));
+        let forced = apply(&first.object, first.entries, &req("b", &b, true), lists).unwrap();
         assert_eq!(forced.object, json!({"spec": {"size": 2}}));
         assert_eq!(forced.entries.len(), 1, "a lost its only field");
         assert_eq!(forced.entries[0].manager, "b");
@@ -234,15 +267,12 @@ mod tests {
     fn same_value_is_shared_and_dropped_fields_survive_while_co_owned() {
         let lists = ListTypes::default();
         let both = json!({"spec": {"size": 1, "color": "red"}});
-        let a = apply(&json!({}), Vec::new(), &req("a", &both, false), lists)
-            .unwrap_or_else(|_| panic!("a"));
+        let a = apply(&json!({}), Vec::new(), &req("a", &both, false), lists).unwrap();
         let size_only = json!({"spec": {"size": 1}});
-        let b = apply(&a.object, a.entries, &req("b", &size_only, false), lists)
-            .unwrap_or_else(|_| panic!("b"));
+        let b = apply(&a.object, a.entries, &req("b", &size_only, false), lists).unwrap();
         // a stops applying size: b still owns it, so it stays; a stops applying color: removed.
         let empty = json!({"spec": {}});
-        let a2 = apply(&b.object, b.entries, &req("a", &empty, false), lists)
-            .unwrap_or_else(|_| panic!("a2"));
+        let a2 = apply(&b.object, b.entries, &req("a", &empty, false), lists).unwrap();
         assert_eq!(a2.object, json!({"spec": {"size": 1}}));
     }
 
@@ -257,8 +287,7 @@ mod tests {
             "metadata": {"finalizers": ["y"]},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}
         });
-        let out = apply(&live, Vec::new(), &req("a", &config, false), lists)
-            .unwrap_or_else(|_| panic!("apply"));
+        let out = apply(&live, Vec::new(), &req("a", &config, false), lists).unwrap();
         assert_eq!(out.object["metadata"]["finalizers"], json!(["x", "y"]));
         assert_eq!(
             out.object["status"]["conditions"],
