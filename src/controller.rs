@@ -74,7 +74,11 @@ fn intent(obj: &ConnectorVersion) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Runs the controller until `shutdown` resolves. Reconcile errors are logged and retried;
+/// Runs the controller until `shutdown` resolves.
+///
+/// Limitation: there is no leader election yet. Two replicas never issue the same call twice
+/// (the pending-operation write is optimistically locked) but both would poll the CDE API, so
+/// the Deployment runs one replica. Reconcile errors are logged and retried;
 /// this returns only on shutdown.
 pub async fn run(
     wiring: Wiring,

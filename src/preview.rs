@@ -99,7 +99,7 @@ async fn next_for(
     if declaration.suspend {
         return ("-".into(), "nothing (suspended)".into());
     }
-    // The Secret lives in the cluster; the preview always uses the default token.
+    // Limitation: the Secret lives in the cluster; the preview always uses the default token.
     let token = match default_token(default).await {
         Ok(t) => t,
         Err(e) => return ("-".into(), format!("cannot read the CDE API: {e}")),

@@ -68,6 +68,8 @@ pub struct ConnectorVersionSpec {
 
     /// Major version number (1 for 1.0.5). `latest` and `main` are not accepted: a
     /// declaration pins one version.
+    // Limitation: a non-integer here makes the object undecodable on a server that does not
+    // enforce the schema (the sandbox); a real API server refuses it at admission.
     #[x_kube(validation = Rule::new("self >= 1").message("version must be a major version number, 1 or more"))]
     pub version: i64,
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use cde_operator::{
     cde::{endpoints::Endpoint, Token},
-    resource::{ConnectorVersion, ConnectorVersionStatus, PendingOperation, REQUESTED_AT_ANNOTATION},
+    resource::{
+        ConnectorVersion, ConnectorVersionStatus, PendingOperation, REQUESTED_AT_ANNOTATION,
+    },
     sim::ScriptedFault,
 };
 use kube::api::{Patch, PatchParams};
@@ -29,11 +31,19 @@ async fn suspend_stops_every_remote_call_and_says_so() {
     .unwrap();
     let mut cv = ConnectorVersion::new("bolt", spec);
     cv.metadata.namespace = Some(NS.into());
-    env.api().create(&Default::default(), &cv).await.unwrap();
+    env.api()
+        .create(&kube::api::PostParams::default(), &cv)
+        .await
+        .unwrap();
 
     env.wait_ready("bolt", "Unknown", "Suspended").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(total_calls(&env), 0, "a suspended object must not reach the CDE API: {:?}", env.simulator().request_counts());
+    assert_eq!(
+        total_calls(&env),
+        0,
+        "a suspended object must not reach the CDE API: {:?}",
+        env.simulator().request_counts()
+    );
 
     env.patch_spec("bolt", json!({"suspend": false})).await;
     env.wait_ready("bolt", "True", "Converged").await;
@@ -51,14 +61,22 @@ async fn the_requested_at_annotation_forces_a_pass_and_is_echoed() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.simulator().reset_requests();
 
-    env.annotate("bolt", REQUESTED_AT_ANNOTATION, "2026-12-04T12:00:00Z").await;
+    env.annotate("bolt", REQUESTED_AT_ANNOTATION, "2026-12-04T12:00:00Z")
+        .await;
     let o = env
         .wait_for("bolt", 10, |o| {
-            o.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref()) == Some("2026-12-04T12:00:00Z")
+            o.status
+                .as_ref()
+                .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                == Some("2026-12-04T12:00:00Z")
         })
         .await;
     assert_eq!(ready(&o), Some(("True".into(), "Converged".into())));
-    assert_eq!(env.calls("GET show-connector"), 1, "one forced pass, one GET");
+    assert_eq!(
+        env.calls("GET show-connector"),
+        1,
+        "one forced pass, one GET"
+    );
     ctrl.stop().await;
     env.shutdown().await;
 }
@@ -78,11 +96,27 @@ async fn a_converged_object_costs_one_get_per_pass_and_no_kubernetes_writes() {
     let passes = ctrl.passes() - passes_before;
     let requests = env.simulator().request_counts();
 
-    assert!(passes >= 4, "a 1s interval should give at least 4 passes in 6s, got {passes}");
-    assert_eq!(requests.get("GET show-connector").copied().unwrap_or(0), passes, "one GET per pass: {requests:?}");
-    assert_eq!(requests.values().sum::<u64>(), passes, "nothing but the GET: {requests:?}");
+    assert!(
+        passes >= 4,
+        "a 1s interval should give at least 4 passes in 6s, got {passes}"
+    );
+    assert_eq!(
+        requests.get("GET show-connector").copied().unwrap_or(0),
+        passes,
+        "one GET per pass: {requests:?}"
+    );
+    assert_eq!(
+        requests.values().sum::<u64>(),
+        passes,
+        "nothing but the GET: {requests:?}"
+    );
     let writes = env.sandbox.requests().since(mark);
-    assert_eq!(writes.writes(), 0, "no Kubernetes writes in steady state: {:?}", writes.write_summary());
+    assert_eq!(
+        writes.writes(),
+        0,
+        "no Kubernetes writes in steady state: {:?}",
+        writes.write_summary()
+    );
     ctrl.stop().await;
     env.shutdown().await;
 }
@@ -92,15 +126,30 @@ async fn server_errors_and_rate_limits_are_retried_until_converged() {
     let env = Env::start().await;
     // Three 503s exhaust the first GET's retries; then a 429 asks for one second.
     env.simulator()
-        .add_fault(ScriptedFault::respond(Some(Endpoint::ShowConnector), 3, 503, Some(json!({"message": "Service Unavailable"}))))
+        .add_fault(ScriptedFault::respond(
+            Some(Endpoint::ShowConnector),
+            3,
+            503,
+            Some(json!({"message": "Service Unavailable"})),
+        ))
         .unwrap();
-    env.simulator().add_fault(ScriptedFault::rate_limited(Some(Endpoint::ShowConnector), 3, 1)).unwrap();
+    env.simulator()
+        .add_fault(ScriptedFault::rate_limited(
+            Some(Endpoint::ShowConnector),
+            3,
+            1,
+        ))
+        .unwrap();
     let ctrl = env.run_controller();
     env.create("bolt", BOLT, 1, "prod", "10m").await;
 
     env.wait_ready("bolt", "True", "Converged").await;
     assert_eq!(env.calls("POST sync-prod"), 1);
-    assert!(env.calls("GET show-connector") >= 7, "{:?}", env.simulator().request_counts());
+    assert!(
+        env.calls("GET show-connector") >= 7,
+        "{:?}",
+        env.simulator().request_counts()
+    );
     ctrl.stop().await;
     env.shutdown().await;
 }
@@ -109,7 +158,11 @@ async fn server_errors_and_rate_limits_are_retried_until_converged() {
 async fn a_wrong_state_refusal_is_retried_after_observing_again() {
     let env = Env::start().await;
     env.simulator()
-        .add_fault(ScriptedFault::wrong_state(Some(Endpoint::SyncToProd), 1, "resynchronizing-to-prod"))
+        .add_fault(ScriptedFault::wrong_state(
+            Some(Endpoint::SyncToProd),
+            1,
+            "resynchronizing-to-prod",
+        ))
         .unwrap();
     let ctrl = env.run_controller();
     env.create("bolt", BOLT, 1, "prod", "10m").await;
@@ -135,7 +188,11 @@ async fn leave_pending(env: &Env, name: &str, operation: &str) {
     };
     let patch = json!({"apiVersion": "cde.productsup.com/v1alpha1", "kind": "ConnectorVersion", "status": status});
     env.api()
-        .patch_status(name, &PatchParams::apply("cde-operator").force(), &Patch::Apply(&patch))
+        .patch_status(
+            name,
+            &PatchParams::apply("cde-operator").force(),
+            &Patch::Apply(&patch),
+        )
         .await
         .unwrap();
 }
@@ -149,7 +206,11 @@ async fn a_restart_does_not_repeat_a_call_recorded_as_in_flight() {
     let ctrl = env.run_controller();
     env.wait_ready("bolt", "False", "PendingOperation").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(env.calls("POST sync-prod"), 0, "inside the grace window the call is not issued again");
+    assert_eq!(
+        env.calls("POST sync-prod"),
+        0,
+        "inside the grace window the call is not issued again"
+    );
     ctrl.stop().await;
     env.shutdown().await;
 }
@@ -160,15 +221,27 @@ async fn a_restart_after_the_call_landed_records_it_and_moves_on() {
     env.create("bolt", BOLT, 1, "prod", "10m").await;
     // The previous operator called sync-prod and died before recording the result.
     env.cde_client()
-        .mutate(Endpoint::SyncToProd, uuid(BOLT), 1, &Token::new(TOKEN).unwrap())
+        .mutate(
+            Endpoint::SyncToProd,
+            uuid(BOLT),
+            1,
+            &Token::new(TOKEN).unwrap(),
+        )
         .await
         .unwrap();
     leave_pending(&env, "bolt", "sync-prod").await;
 
     let ctrl = env.run_controller();
     let o = env.wait_ready("bolt", "True", "Converged").await;
-    assert_eq!(env.calls("POST sync-prod"), 1, "only the crashed operator's call");
-    assert!(o.status.unwrap().pending_operation.is_none(), "the stale pending record is cleared");
+    assert_eq!(
+        env.calls("POST sync-prod"),
+        1,
+        "only the crashed operator's call"
+    );
+    assert!(
+        o.status.unwrap().pending_operation.is_none(),
+        "the stale pending record is cleared"
+    );
     ctrl.stop().await;
     env.shutdown().await;
 }
@@ -193,7 +266,12 @@ async fn two_replicas_issue_every_mutation_once() {
         "POST sync-prod",
         "POST migration-rollback",
     ] {
-        assert_eq!(env.calls(call), 1, "{call}: {:?}", env.simulator().request_counts());
+        assert_eq!(
+            env.calls(call),
+            1,
+            "{call}: {:?}",
+            env.simulator().request_counts()
+        );
     }
     a.stop().await;
     b.stop().await;

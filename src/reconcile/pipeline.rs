@@ -186,11 +186,14 @@ impl<'a> Pass<'a> {
             let now = now();
             let mut facts = self.facts(Outcome::Conflict { winner: &winner }, &now);
             facts.interval = interval;
+            // Limitation: the loser is not woken when the winner goes away; it re-checks.
             let recheck = self.ctx.settings.recheck.min(interval);
             let summary = summarize(&facts);
             return self.report(summary).await.map(|_| Action::requeue(recheck));
         }
 
+        // Limitation: Secrets are not watched. A rotated token is read on the next pass and a
+        // missing Secret is re-checked after `recheck`.
         let token = match token_for(
             &self.ctx.kube,
             &self.namespace,

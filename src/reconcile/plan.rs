@@ -153,6 +153,9 @@ impl History {
 
     /// A rollback is in effect as far as the operator's own record goes. Needed because the
     /// live API does not show one.
+    ///
+    /// Limitation: only the last call is remembered, so a rollback done by someone else is
+    /// not seen, and any later recorded call replaces the record.
     fn rollback_recorded(&self) -> bool {
         self.last_was(Operation::MigrationRollback)
     }
@@ -199,6 +202,8 @@ fn dev_step(observed: &Observed, history: &History) -> Option<Step> {
 
         // A fresh build: runtime sync, dev site, publish — in that order, remembered through
         // the last call because `built` does not change until publish.
+        // Limitation: after a failed call the record is lost and the sequence starts again at
+        // the runtime sync, which the CDE documents as a harmless refresh.
         VersionState::Built => Some(match history.last_success.as_ref().map(|l| l.operation) {
             Some(Operation::SyncRuntime) if observed.dev_site => {
                 Step::Call(Operation::PublishToPlatform)
@@ -259,6 +264,8 @@ fn prod_step(observed: &Observed, history: &History) -> Step {
     let rolled_back = observed.rolled_back || history.rollback_recorded();
 
     // Restore from the backup first: it brings prod back without a build or a dev sync.
+    // Limitation: a recreate the CDE refuses with the precondition message stalls (and is
+    // retried each interval) instead of falling back to a new prod sync.
     if (rolled_back || observed.prod_missing()) && observed.prod_backup {
         return guarded(Operation::RecreateFromProdBackup, history);
     }

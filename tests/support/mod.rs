@@ -59,8 +59,8 @@ fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .find(|l| l.starts_with(name) && !l.starts_with('#'))
         .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 pub struct Env {
@@ -81,13 +81,17 @@ impl Env {
             ..SimConfig::default()
         };
         let simulator = Simulator::from_seed(config, &Simulator::demo_seed()).expect("seed");
-        let sim = sim::serve(simulator, "127.0.0.1:0".parse().unwrap()).await.expect("simulator");
+        let sim = sim::serve(simulator, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator");
         let kube = sandbox.client();
         demo::install_crd(&kube).await.expect("crd");
         let setup = format!(
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cde-token\n  namespace: {NS}\nstringData:\n  token: {TOKEN}\n"
         );
-        demo::apply_manifest(&kube, "setup", &setup).await.expect("setup");
+        demo::apply_manifest(&kube, "setup", &setup)
+            .await
+            .expect("setup");
         Env { sandbox, sim, kube }
     }
 
@@ -114,62 +118,99 @@ impl Env {
             default_token: DefaultToken::default(),
             settings,
             metrics: metrics.clone(),
-            scope: WatchScope { namespace: Some(NS.into()), ..WatchScope::default() },
+            scope: WatchScope {
+                namespace: Some(NS.into()),
+                ..WatchScope::default()
+            },
             instance: None,
         };
         let handle = tokio::spawn(controller::run(wiring, async move {
             let _ = stopped.await;
         }));
-        Running { stop, handle, metrics }
+        Running {
+            stop,
+            handle,
+            metrics,
+        }
     }
 
     pub fn api(&self) -> Api<ConnectorVersion> {
         Api::namespaced(self.kube.clone(), NS)
     }
 
-    /// Creates a ConnectorVersion.
-    pub async fn create(&self, name: &str, connector: &str, version: i64, desired: &str, interval: &str) -> ConnectorVersion {
+    /// Creates a `ConnectorVersion`.
+    pub async fn create(
+        &self,
+        name: &str,
+        connector: &str,
+        version: i64,
+        desired: &str,
+        interval: &str,
+    ) -> ConnectorVersion {
         let mut cv = ConnectorVersion::new(
             name,
             ConnectorVersionSpec {
                 connector_id: connector.into(),
                 version,
                 desired_state: desired.into(),
-                credentials: Some(Credentials { secret_ref: SecretKeyRef { name: "cde-token".into(), key: "token".into() } }),
+                credentials: Some(Credentials {
+                    secret_ref: SecretKeyRef {
+                        name: "cde-token".into(),
+                        key: "token".into(),
+                    },
+                }),
                 suspend: false,
                 interval: Some(interval.into()),
             },
         );
         cv.metadata.namespace = Some(NS.into());
-        self.api().create(&PostParams::default(), &cv).await.expect("create")
+        self.api()
+            .create(&PostParams::default(), &cv)
+            .await
+            .expect("create")
     }
 
     /// Merge-patches the spec (as a user would with kubectl).
     pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
         self.api()
-            .patch(name, &PatchParams::default(), &Patch::Merge(json!({ "spec": spec })))
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "spec": spec })),
+            )
             .await
             .expect("patch spec");
     }
 
     pub async fn annotate(&self, name: &str, key: &str, value: &str) {
         self.api()
-            .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})))
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
+            )
             .await
             .expect("annotate");
     }
 
     /// Waits until `done` holds for the object, or panics with its last status.
-    pub async fn wait_for(&self, name: &str, secs: u64, done: impl Fn(&ConnectorVersion) -> bool) -> ConnectorVersion {
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        secs: u64,
+        done: impl Fn(&ConnectorVersion) -> bool,
+    ) -> ConnectorVersion {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             let o = self.api().get(name).await.expect("get");
             if done(&o) {
                 return o;
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("{name} did not get there in {secs}s; status: {}", serde_json::to_string_pretty(&o.status).unwrap());
-            }
+            assert!(
+                tokio::time::Instant::now() <= deadline,
+                "{name} did not get there in {secs}s; status: {}",
+                serde_json::to_string_pretty(&o.status).unwrap()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -177,7 +218,10 @@ impl Env {
     /// Waits until the object's Ready condition has this status and reason for its current
     /// generation.
     pub async fn wait_ready(&self, name: &str, status: &str, reason: &str) -> ConnectorVersion {
-        self.wait_for(name, 20, |o| ready(o) == Some((status.to_owned(), reason.to_owned()))).await
+        self.wait_for(name, 20, |o| {
+            ready(o) == Some((status.to_owned(), reason.to_owned()))
+        })
+        .await
     }
 
     /// Kubernetes writes seen by the sandbox since `mark`.
@@ -191,7 +235,11 @@ impl Env {
 
     /// How often the simulator was called as `"METHOD endpoint"`.
     pub fn calls(&self, key: &str) -> u64 {
-        self.simulator().request_counts().get(key).copied().unwrap_or(0)
+        self.simulator()
+            .request_counts()
+            .get(key)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub async fn shutdown(self) {
@@ -206,15 +254,27 @@ pub fn ready(o: &ConnectorVersion) -> Option<(String, String)> {
     if s.observed_generation != o.metadata.generation.unwrap_or(0) {
         return None;
     }
-    s.conditions.iter().find(|c| c.type_ == "Ready").map(|c| (c.status.clone(), c.reason.clone()))
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.clone(), c.reason.clone()))
 }
 
 pub fn condition(o: &ConnectorVersion, type_: &str) -> Option<cde_operator::resource::Condition> {
-    o.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_).cloned()
+    o.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .cloned()
 }
 
 pub fn last_operation(o: &ConnectorVersion) -> Option<String> {
-    o.status.as_ref()?.last_operation.as_ref().map(|l| l.name.clone())
+    o.status
+        .as_ref()?
+        .last_operation
+        .as_ref()
+        .map(|l| l.name.clone())
 }
 
 pub fn name_of(o: &ConnectorVersion) -> String {
