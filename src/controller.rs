@@ -76,9 +76,9 @@ fn intent(obj: &ConnectorVersion) -> Option<u64> {
 
 /// Runs the controller until `shutdown` resolves.
 ///
-/// Limitation: there is no leader election yet. Two replicas never issue the same call twice
-/// (the pending-operation write is optimistically locked) but both would poll the CDE API, so
-/// the Deployment runs one replica. Reconcile errors are logged and retried;
+/// NB: run it only while holding leadership ([`crate::leader`]) when several replicas exist.
+/// Without it, two controllers still never issue the same call twice (the pending-operation
+/// write is optimistically locked), but both would poll the CDE API. Reconcile errors are logged and retried;
 /// this returns only on shutdown.
 pub async fn run(
     wiring: Wiring,

@@ -4,13 +4,14 @@
 //! The layout follows the reconcile pipeline: [`resource`] is what users write, [`cde`] is the
 //! remote API (one endpoint table, typed errors, the HTTP client), [`reconcile`] decides and
 //! acts (observe → plan → act → report, with the decision and the status pure), and
-//! [`controller`] wires it to kube-runtime. [`sim`] is a stateful CDE simulator for tests and
+//! [`controller`] wires it to kube-runtime, behind [`leader`] election. [`sim`] is a stateful CDE simulator for tests and
 //! the demo; [`demo`] runs everything on a local sandbox; [`preview`] is the read-only
 //! `plan` command; [`telemetry`] holds logs, metrics and health.
 
 pub mod cde;
 pub mod controller;
 pub mod demo;
+pub mod leader;
 pub mod preview;
 pub mod reconcile;
 pub mod resource;

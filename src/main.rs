@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use cde_operator::{
     cde::{endpoints::Endpoints, CdeClient, ClientConfig},
     controller::{self, WatchScope, Wiring},
-    demo, preview,
+    demo,
+    leader::{Leadership, LeaseConfig},
+    preview,
     reconcile::{context::Settings, credentials::DefaultToken},
     sim,
     telemetry::{self, LogFormat, Metrics, Readiness},
@@ -101,6 +103,12 @@ struct RunArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Elect a leader on a Lease so that only one replica reconciles.
+    #[arg(long, env = "LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_election: bool,
+    /// Namespace of the leader-election Lease (in a pod: its own namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
 }
 
 #[derive(Args)]
@@ -190,6 +198,17 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         ready.clone(),
     ));
     ready.set(true);
+
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("cde-operator-{}", std::process::id()));
+    let leadership = if args.leader_election {
+        let config = LeaseConfig::new(args.lease_namespace.clone(), identity.clone());
+        Some(Leadership::acquire(kube.clone(), config).await)
+    } else {
+        None
+    };
+    let lost = leadership.as_ref().map(Leadership::lost);
+
     let wiring = Wiring {
         kube,
         cde,
@@ -203,11 +222,45 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             label_selector: args.label_selector,
             concurrency: args.concurrency,
         },
-        instance: std::env::var("POD_NAME").ok(),
+        instance: Some(identity),
     };
-    controller::run(wiring, shutdown_signal()).await;
+    // The controller stops on a signal, or when another replica took the Lease.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Stop>);
+    tokio::spawn(async move {
+        let why = if let Some(lost) = lost {
+            tokio::select! {
+                () = shutdown_signal() => Stop::Signal,
+                () = lost => Stop::LostLeadership,
+            }
+        } else {
+            shutdown_signal().await;
+            Stop::Signal
+        };
+        let _ = stop_tx.send(Some(why));
+    });
+    let mut stopping = stop_rx.clone();
+    controller::run(wiring, async move {
+        let _ = stopping.wait_for(Option::is_some).await;
+    })
+    .await;
     health.abort();
+
+    if *stop_rx.borrow() == Some(Stop::LostLeadership) {
+        // Exiting lets Kubernetes restart the pod as a fresh candidate; going on could act
+        // alongside the new leader.
+        bail!("lost the leader-election Lease; exiting so that only the new leader acts");
+    }
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
     Ok(())
+}
+
+/// Why the controller stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Signal,
+    LostLeadership,
 }
 
 async fn shutdown_signal() {
