@@ -196,7 +196,7 @@ async fn the_newer_of_two_objects_for_one_version_is_stalled_naming_the_older() 
     assert!(condition(&o, "Stalled")
         .unwrap()
         .message
-        .contains("cde-test/first"));
+        .contains(&format!("{}/first", env.ns)));
     let first = env.api().get("first").await.unwrap();
     assert_eq!(ready(&first), Some(("True".into(), "Converged".into())));
     ctrl.stop().await;

@@ -1,5 +1,10 @@
-//! A test environment: the kube-sandbox API server, the CDE simulator over HTTP, and the real
+//! A test environment: a Kubernetes API server, the CDE simulator over HTTP, and the real
 //! kube-runtime controller between them.
+//!
+//! The API server is kube-sandbox, started per test, unless `CDE_TEST_KUBECONFIG` names a
+//! kubeconfig: then every test runs against that server instead (in a namespace of its own),
+//! unchanged. The operator's own Kubernetes requests are counted on its client, so "no writes"
+//! is measured the same way on either server.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
@@ -20,10 +25,10 @@ use kube::{
 };
 use kube_sandbox::Sandbox;
 use serde_json::json;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-pub const NS: &str = "cde-test";
 pub const TOKEN: &str = "test-token";
 
 pub const ACME: &str = "0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f"; // v1 built, v2 updated
@@ -41,6 +46,8 @@ pub struct Running {
     stop: oneshot::Sender<()>,
     handle: JoinHandle<()>,
     pub metrics: Metrics,
+    /// Every Kubernetes request the operator sent, as (method, path).
+    pub requests: RequestLog,
 }
 
 impl Running {
@@ -49,10 +56,53 @@ impl Running {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
     }
 
+    /// Kubernetes writes (anything but GET) the operator sent after `mark`.
+    pub fn writes_since(&self, mark: usize) -> Vec<(String, String)> {
+        self.requests
+            .since(mark)
+            .into_iter()
+            .filter(|(m, _)| m != "GET")
+            .collect()
+    }
+
     /// Reconcile passes run so far, read from the operator's own metrics.
     pub fn passes(&self) -> u64 {
         metric(&self.metrics.render(), "cde_operator_reconciles_total")
     }
+}
+
+/// The requests a client sent, recorded by a tower layer on that client.
+#[derive(Clone, Default)]
+pub struct RequestLog(Arc<Mutex<Vec<(String, String)>>>);
+
+impl RequestLog {
+    pub fn mark(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn since(&self, mark: usize) -> Vec<(String, String)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)[mark..].to_vec()
+    }
+
+    fn record(&self, method: &http::Method, uri: &http::Uri) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((method.to_string(), uri.path().to_owned()));
+    }
+}
+
+/// A client for `config` whose requests are recorded in `log`.
+fn counted_client(config: &kube::Config, log: &RequestLog) -> kube::Client {
+    let log = log.clone();
+    let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
+        log.record(req.method(), req.uri());
+        req
+    });
+    kube::client::ClientBuilder::try_from(config.clone())
+        .expect("client config")
+        .with_layer(&layer)
+        .build()
 }
 
 fn metric(text: &str, name: &str) -> u64 {
@@ -63,36 +113,65 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+pub enum Cluster {
+    Sandbox(Sandbox),
+    External,
+}
+
 pub struct Env {
-    pub sandbox: Sandbox,
+    pub cluster: Cluster,
+    pub config: kube::Config,
     pub sim: SimServer,
     pub kube: kube::Client,
+    /// This test's namespace.
+    pub ns: String,
 }
 
 impl Env {
-    /// Sandbox + simulator (demo seed, token required), CRD installed, namespace and Secret
-    /// created. No controller yet.
+    /// API server + simulator (demo seed, token required), CRD installed, a namespace of
+    /// this test's own and the token Secret in it. No controller yet.
     pub async fn start() -> Env {
-        let sandbox = Sandbox::start().await.expect("sandbox");
-        let config = SimConfig {
+        let (cluster, config) = if let Some(path) = std::env::var_os("CDE_TEST_KUBECONFIG") {
+            let kubeconfig =
+                kube::config::Kubeconfig::read_from(path).expect("CDE_TEST_KUBECONFIG");
+            let config = kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .expect("kubeconfig");
+            (Cluster::External, config)
+        } else {
+            let sandbox = Sandbox::start().await.expect("sandbox");
+            let config = kube::Config::new(sandbox.url().parse().expect("sandbox URL"));
+            (Cluster::Sandbox(sandbox), config)
+        };
+        let sim_config = SimConfig {
             token: Some(TOKEN.to_owned()),
             job_delay: Duration::from_millis(150),
             transition_delay: Duration::from_millis(150),
             ..SimConfig::default()
         };
-        let simulator = Simulator::from_seed(config, &Simulator::demo_seed()).expect("seed");
+        let simulator = Simulator::from_seed(sim_config, &Simulator::demo_seed()).expect("seed");
         let sim = sim::serve(simulator, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator");
-        let kube = sandbox.client();
+        let kube = kube::Client::try_from(config.clone()).expect("client");
         demo::install_crd(&kube).await.expect("crd");
+        let ns = format!("cde-test-{}", &Uuid::new_v4().simple().to_string()[..8]);
         let setup = format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cde-token\n  namespace: {NS}\nstringData:\n  token: {TOKEN}\n"
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cde-token\n  namespace: {ns}\nstringData:\n  token: {TOKEN}\n"
         );
         demo::apply_manifest(&kube, "setup", &setup)
             .await
             .expect("setup");
-        Env { sandbox, sim, kube }
+        Env {
+            cluster,
+            config,
+            sim,
+            kube,
+            ns,
+        }
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -111,15 +190,16 @@ impl Env {
     pub fn run_controller_with(&self, settings: Settings) -> Running {
         let cde = self.cde_client();
         let metrics = Metrics::new(&cde);
+        let requests = RequestLog::default();
         let (stop, stopped) = oneshot::channel::<()>();
         let wiring = Wiring {
-            kube: self.kube.clone(),
+            kube: counted_client(&self.config, &requests),
             cde,
             default_token: DefaultToken::default(),
             settings,
             metrics: metrics.clone(),
             scope: WatchScope {
-                namespace: Some(NS.into()),
+                namespace: Some(self.ns.clone()),
                 ..WatchScope::default()
             },
             instance: None,
@@ -131,11 +211,12 @@ impl Env {
             stop,
             handle,
             metrics,
+            requests,
         }
     }
 
     pub fn api(&self) -> Api<ConnectorVersion> {
-        Api::namespaced(self.kube.clone(), NS)
+        Api::namespaced(self.kube.clone(), &self.ns)
     }
 
     /// Creates a `ConnectorVersion`.
@@ -163,7 +244,7 @@ impl Env {
                 interval: Some(interval.into()),
             },
         );
-        cv.metadata.namespace = Some(NS.into());
+        cv.metadata.namespace = Some(self.ns.clone());
         self.api()
             .create(&PostParams::default(), &cv)
             .await
@@ -224,15 +305,6 @@ impl Env {
         .await
     }
 
-    /// Kubernetes writes seen by the sandbox since `mark`.
-    pub fn writes_since(&self, mark: kube_sandbox::RequestMark) -> usize {
-        self.sandbox.requests().since(mark).writes()
-    }
-
-    pub fn mark(&self) -> kube_sandbox::RequestMark {
-        self.sandbox.requests().mark()
-    }
-
     /// How often the simulator was called as `"METHOD endpoint"`.
     pub fn calls(&self, key: &str) -> u64 {
         self.simulator()
@@ -244,7 +316,16 @@ impl Env {
 
     pub async fn shutdown(self) {
         self.sim.shutdown().await;
-        self.sandbox.shutdown().await;
+        match self.cluster {
+            Cluster::Sandbox(sandbox) => sandbox.shutdown().await,
+            Cluster::External => {
+                let namespaces: Api<k8s_openapi::api::core::v1::Namespace> =
+                    Api::all(self.kube.clone());
+                let _ = namespaces
+                    .delete(&self.ns, &kube::api::DeleteParams::default())
+                    .await;
+            }
+        }
     }
 }
 
