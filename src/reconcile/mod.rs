@@ -3,6 +3,7 @@
 //! `observe`, `plan` and `status` are pure and never see a client; `act` and the pipeline in
 //! this module do the I/O.
 
+pub mod act;
 pub mod backoff;
 pub mod conflict;
 pub mod context;
@@ -11,4 +12,5 @@ pub mod observe;
 pub mod operation;
 pub mod pipeline;
 pub mod plan;
+pub mod report;
 pub mod status;

@@ -1,4 +1,4 @@
-//! One reconcile pass: validate → observe → plan → act → report.
+//! One reconcile pass: validate → observe → plan, then [`super::act`] and [`super::report`].
 //!
 //! Early returns at the top handle what needs no remote call: deletion (the remote version is
 //! left as it is), an invalid spec, suspension, a conflict with an older object, missing
@@ -9,33 +9,24 @@
 use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
-use kube::{
-    api::{Api, Patch, PatchParams},
-    runtime::{
-        controller::Action,
-        events::{Event, EventType},
-    },
-    Resource, ResourceExt,
-};
-use serde_json::json;
-use tracing::{debug, info, warn, Instrument};
-use uuid::Uuid;
+use kube::{runtime::controller::Action, ResourceExt};
+use tracing::{debug, warn, Instrument};
 
 use crate::cde::{models::JobStatus, CdeError, Token};
 use crate::resource::{
-    ConnectorVersion, ConnectorVersionStatus, Declaration, LastOperation, PendingOperation,
-    REQUESTED_AT_ANNOTATION,
+    ConnectorVersion, ConnectorVersionStatus, Declaration, REQUESTED_AT_ANNOTATION,
 };
 
 use super::{
     backoff::{after_failure, exponential, jittered},
     conflict::older_claimant,
-    context::{Context, FIELD_MANAGER},
+    context::Context,
     credentials::token_for,
     observe::{observe, Observed},
     operation::Operation,
     plan::{plan, History, LastCall, Pace, PendingCall, Step},
-    status::{next_status, verdict, Facts, Outcome, Verdict},
+    report::summarize,
+    status::{Facts, Outcome},
 };
 
 /// What can make a pass fail outright (rather than be reported in status).
@@ -94,7 +85,7 @@ fn object_key(obj: &ConnectorVersion) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     Timestamp::now()
         .round(jiff::Unit::Second)
         .unwrap_or_else(|_| Timestamp::now())
@@ -109,16 +100,16 @@ fn age_since(rfc3339: &str) -> Duration {
         .unwrap_or(Duration::MAX)
 }
 
-struct Pass<'a> {
-    obj: &'a ConnectorVersion,
-    ctx: &'a Context,
-    key: String,
-    namespace: String,
-    generation: i64,
-    previous: ConnectorVersionStatus,
-    requested_at: Option<String>,
+pub(super) struct Pass<'a> {
+    pub(super) obj: &'a ConnectorVersion,
+    pub(super) ctx: &'a Context,
+    pub(super) key: String,
+    pub(super) namespace: String,
+    pub(super) generation: i64,
+    pub(super) previous: ConnectorVersionStatus,
+    pub(super) requested_at: Option<String>,
     /// The resourceVersion the next status write must match.
-    resource_version: Option<String>,
+    pub(super) resource_version: Option<String>,
 }
 
 impl<'a> Pass<'a> {
@@ -135,7 +126,7 @@ impl<'a> Pass<'a> {
         }
     }
 
-    fn facts<'f>(&'f self, outcome: Outcome<'f>, now: &'f str) -> Facts<'f> {
+    pub(super) fn facts<'f>(&'f self, outcome: Outcome<'f>, now: &'f str) -> Facts<'f> {
         Facts {
             generation: self.generation,
             previous: &self.previous,
@@ -361,7 +352,7 @@ impl<'a> Pass<'a> {
         Ok(self.after_error(e, declaration.interval))
     }
 
-    fn after_error(&self, e: &CdeError, interval: Duration) -> Action {
+    pub(super) fn after_error(&self, e: &CdeError, interval: Duration) -> Action {
         if e.is_retryable() {
             let streak = self.ctx.failures.bump(&self.key);
             let delay = after_failure(
@@ -378,221 +369,12 @@ impl<'a> Pass<'a> {
             Action::requeue(jittered(interval, rand::random::<f64>()))
         }
     }
-
-    /// Act: record the call as pending (optimistically locked), issue it once, record how it
-    /// ended, and report.
-    async fn call(
-        &mut self,
-        operation: Operation,
-        declaration: &Declaration,
-        observed: &Observed,
-        history: &History,
-        token: &Token,
-    ) -> Result<Action, ReconcileError> {
-        let pending = PendingOperation {
-            name: operation.name().to_owned(),
-            id: Uuid::new_v4().to_string(),
-            started: now(),
-            generation: self.generation,
-        };
-        let mut with_pending = self.previous.clone();
-        with_pending.pending_operation = Some(pending.clone());
-        // NB: this write is the lock. If another replica or a newer pass changed the object
-        // since it was read, the write fails and no call is made.
-        if self.write_status(&with_pending).await?.is_none() {
-            return Ok(Action::requeue(self.ctx.settings.poll));
-        }
-        self.previous = with_pending;
-
-        info!(operation = %operation, remote_state = %observed.state, "calling the CDE API");
-        let result = self
-            .ctx
-            .cde
-            .mutate(
-                operation.endpoint(),
-                declaration.connector,
-                declaration.major,
-                token,
-            )
-            .await;
-        let finished = now();
-        let last = LastOperation {
-            name: operation.name().to_owned(),
-            outcome: if result.is_ok() {
-                OUTCOME_SUCCEEDED
-            } else {
-                OUTCOME_FAILED
-            }
-            .to_owned(),
-            message: match &result {
-                Ok(o) => o.message.clone().unwrap_or_default(),
-                Err(e) => e.to_string(),
-            },
-            finished: finished.clone(),
-            generation: self.generation,
-            job_id: result.as_ref().ok().and_then(|o| o.job_id.clone()),
-        };
-        self.publish_call_event(operation, result.as_ref().err())
-            .await;
-
-        let error = result.as_ref().err();
-        let rollback_recorded = operation == Operation::MigrationRollback && error.is_none()
-            || history_rollback(history);
-
-        // NB: the call happened, so its record must land. If another writer changed the object
-        // since the pending write, re-read it and record again on top of what is there.
-        for _ in 0..RECORD_ATTEMPTS {
-            let facts = Facts {
-                desired: Some(declaration.desired),
-                observed: Some(observed),
-                rollback_recorded,
-                interval: declaration.interval,
-                pending: None,
-                last_operation: Some(&last),
-                ..self.facts(Outcome::Called { operation, error }, &finished)
-            };
-            let summary = summarize(&facts);
-            if self.report(summary).await?.is_some() {
-                break;
-            }
-            self.reload().await?;
-        }
-
-        Ok(match error {
-            None => {
-                self.ctx.polls.reset(&self.key);
-                Action::requeue(self.ctx.settings.poll)
-            }
-            Some(e) => self.after_error(e, declaration.interval),
-        })
-    }
-
-    async fn publish_call_event(&self, operation: Operation, error: Option<&CdeError>) {
-        let event = match error {
-            None => Event {
-                type_: EventType::Normal,
-                reason: operation.reason().to_owned(),
-                note: Some(format!("called {operation}: {}", operation.describe())),
-                action: "CallCdeApi".to_owned(),
-                secondary: None,
-            },
-            Some(e) => Event {
-                type_: EventType::Warning,
-                reason: format!("{}Failed", operation.reason()),
-                note: Some(format!("{operation} failed: {e}")),
-                action: "CallCdeApi".to_owned(),
-                secondary: None,
-            },
-        };
-        self.publish(&event).await;
-    }
-
-    async fn publish(&self, event: &Event) {
-        if let Err(e) = self
-            .ctx
-            .recorder
-            .publish(event, &self.obj.object_ref(&()))
-            .await
-        {
-            warn!(error = %e, reason = %event.reason, "could not publish an Event");
-        }
-    }
-
-    /// Report: compute the status, write it when it changed, emit an Event when the object
-    /// becomes Stalled. `Ok(None)` means the write lost the optimistic lock.
-    async fn report(
-        &mut self,
-        (next, v): (ConnectorVersionStatus, Verdict),
-    ) -> Result<Option<()>, ReconcileError> {
-        self.ctx
-            .metrics
-            .set_conditions(&self.namespace, &self.obj.name_any(), &next);
-        if next == self.previous {
-            return Ok(Some(()));
-        }
-
-        let was_stalled = super::status::is_stalled(&self.previous);
-        let ready = &next.conditions[0];
-        if self
-            .previous
-            .conditions
-            .first()
-            .map(|c| (&c.status, &c.reason))
-            != Some((&ready.status, &ready.reason))
-        {
-            info!(ready = %ready.status, reason = %ready.reason, message = %ready.message, "condition changed");
-        }
-
-        if self.write_status(&next).await?.is_none() {
-            return Ok(None);
-        }
-        if v.is_stalled() && !was_stalled {
-            if let Some((reason, message)) = &v.stalled {
-                self.publish(&Event {
-                    type_: EventType::Warning,
-                    reason: reason.clone(),
-                    note: Some(message.clone()),
-                    action: "Stall".to_owned(),
-                    secondary: None,
-                })
-                .await;
-            }
-        }
-        self.previous = next;
-        Ok(Some(()))
-    }
-
-    /// Re-reads the object, for a write that lost the optimistic lock.
-    async fn reload(&mut self) -> Result<(), ReconcileError> {
-        let api: Api<ConnectorVersion> = Api::namespaced(self.ctx.kube.clone(), &self.namespace);
-        let fresh = api.get_status(&self.obj.name_any()).await?;
-        self.previous = fresh.status.unwrap_or_default();
-        self.resource_version = fresh.metadata.resource_version;
-        Ok(())
-    }
-
-    /// Server-side apply of the whole status, locked on the resourceVersion this pass read.
-    /// `Ok(None)` when the lock was lost (HTTP 409).
-    async fn write_status(
-        &mut self,
-        status: &ConnectorVersionStatus,
-    ) -> Result<Option<()>, ReconcileError> {
-        let api: Api<ConnectorVersion> = Api::namespaced(self.ctx.kube.clone(), &self.namespace);
-        let patch = json!({
-            "apiVersion": ConnectorVersion::api_version(&()),
-            "kind": ConnectorVersion::kind(&()),
-            "metadata": { "resourceVersion": self.resource_version },
-            "status": status,
-        });
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        match api
-            .patch_status(&self.obj.name_any(), &params, &Patch::Apply(&patch))
-            .await
-        {
-            Ok(written) => {
-                self.resource_version = written.metadata.resource_version;
-                Ok(Some(()))
-            }
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                debug!("status write lost the optimistic lock; looking again soon");
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
-/// The status a pass computed and its verdict, detached from the facts' borrows.
-fn summarize(facts: &Facts<'_>) -> (ConnectorVersionStatus, Verdict) {
-    (next_status(facts), verdict(facts))
-}
+pub(super) const OUTCOME_SUCCEEDED: &str = "Succeeded";
+pub(super) const OUTCOME_FAILED: &str = "Failed";
 
-const OUTCOME_SUCCEEDED: &str = "Succeeded";
-/// How often the record of a call that happened is retried after losing the lock.
-const RECORD_ATTEMPTS: usize = 3;
-const OUTCOME_FAILED: &str = "Failed";
-
-fn history_rollback(history: &History) -> bool {
+pub(super) fn history_rollback(history: &History) -> bool {
     history
         .last_success
         .as_ref()
