@@ -71,9 +71,10 @@ impl Running {
     }
 }
 
-/// The requests a client sent, recorded by a tower layer on that client.
+/// The requests a client sent, and the Forbidden answers it got, recorded by tower layers
+/// on that client.
 #[derive(Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Vec<(String, String)>>>);
+pub struct RequestLog(Arc<Mutex<Vec<(String, String)>>>, Arc<Mutex<u64>>);
 
 impl RequestLog {
     pub fn mark(&self) -> usize {
@@ -84,6 +85,11 @@ impl RequestLog {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)[mark..].to_vec()
     }
 
+    /// How many answers were 403 Forbidden.
+    pub fn forbidden(&self) -> u64 {
+        *self.1.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn record(&self, method: &http::Method, uri: &http::Uri) {
         self.0
             .lock()
@@ -92,16 +98,25 @@ impl RequestLog {
     }
 }
 
-/// A client for `config` whose requests are recorded in `log`.
-fn counted_client(config: &kube::Config, log: &RequestLog) -> kube::Client {
-    let log = log.clone();
-    let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
-        log.record(req.method(), req.uri());
-        req
+/// A client for `config` whose requests (and Forbidden answers) are recorded in `log`.
+pub fn counted_client(config: &kube::Config, log: &RequestLog) -> kube::Client {
+    let requests = log.clone();
+    let record_request =
+        tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
+            requests.record(req.method(), req.uri());
+            req
+        });
+    let forbidden = log.1.clone();
+    let record_response = tower::util::MapResponseLayer::new(move |res: http::Response<_>| {
+        if res.status() == http::StatusCode::FORBIDDEN {
+            *forbidden.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        }
+        res
     });
     kube::client::ClientBuilder::try_from(config.clone())
         .expect("client config")
-        .with_layer(&layer)
+        .with_layer(&record_request)
+        .with_layer(&record_response)
         .build()
 }
 
