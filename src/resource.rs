@@ -25,6 +25,11 @@ pub const REQUESTED_AT_ANNOTATION: &str = "cde.productsup.com/requested-at";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 /// The shortest accepted `spec.interval`; anything faster would hammer the CDE API.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest accepted `spec.interval` (one week): drift should be seen within days, and the
+/// bound keeps every timer computation far from overflow.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The largest accepted major version.
+pub const MAX_VERSION: i64 = 1_000_000;
 
 /// Declares which deployment stage one major version of a CDE connector belongs in.
 // NB: clippy reads the repeated `type_ = …` inside separate `printcolumn(…)` groups as one
@@ -70,7 +75,7 @@ pub struct ConnectorVersionSpec {
     /// declaration pins one version.
     // Limitation: a non-integer here makes the object undecodable on a server that does not
     // enforce the schema (the sandbox); a real API server refuses it at admission.
-    #[x_kube(validation = Rule::new("self >= 1").message("version must be a major version number, 1 or more"))]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 1000000").message("version must be a major version number from 1 to 1000000"))]
     pub version: i64,
 
     /// `dev`, `prod` or `rolled-back` (migration versions only).
@@ -87,7 +92,7 @@ pub struct ConnectorVersionSpec {
 
     /// Drift re-check period, e.g. `10m`, `90s`, `1h` (default 10m, jittered by ±10%).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h))+$')").message("interval must be a duration such as 30s, 10m or 1h"))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('168h')").message("interval must be a duration from 1s to 168h, such as 30s, 10m or 1h"))]
     pub interval: Option<String>,
 }
 
@@ -171,10 +176,12 @@ impl ConnectorVersionSpec {
             problems.push(format!("connectorId {:?} is not a UUID", self.connector_id));
         }
 
-        let major = u32::try_from(self.version).ok().filter(|v| *v >= 1);
+        let major = u32::try_from(self.version)
+            .ok()
+            .filter(|v| (1..=MAX_VERSION).contains(&i64::from(*v)));
         if major.is_none() {
             problems.push(format!(
-                "version {} is not a major version number (1 or more)",
+                "version {} is not a major version number from 1 to {MAX_VERSION}",
                 self.version
             ));
         }
@@ -194,9 +201,9 @@ impl ConnectorVersionSpec {
         let interval = match self.interval.as_deref() {
             None => Some(DEFAULT_INTERVAL),
             Some(text) => match humantime::parse_duration(text) {
-                Ok(d) if d >= MIN_INTERVAL => Some(d),
+                Ok(d) if (MIN_INTERVAL..=MAX_INTERVAL).contains(&d) => Some(d),
                 Ok(_) => {
-                    problems.push(format!("interval {text:?} is shorter than 1s"));
+                    problems.push(format!("interval {text:?} is not between 1s and 168h"));
                     None
                 }
                 Err(_) => {
@@ -397,6 +404,20 @@ mod tests {
     }
 
     #[test]
+    fn version_beyond_the_bound_is_refused() {
+        assert!(
+            spec("0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f", 4_294_967_296, "dev")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            spec("0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f", MAX_VERSION, "dev")
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn uuid_without_hyphens_is_refused_like_the_cel_rule_does() {
         assert!(spec("0190f1a23b4c7d5e8f607a8b9c0d1e2f", 1, "dev")
             .validate()
@@ -404,9 +425,16 @@ mod tests {
     }
 
     #[test]
-    fn interval_below_one_second_is_refused() {
+    fn interval_outside_one_second_to_a_week_is_refused() {
         let mut s = spec("0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f", 1, "dev");
         s.interval = Some("500ms".into());
+        assert!(s.validate().is_err());
+        s.interval = Some("18446744073709551615s".into());
+        assert!(
+            s.validate().is_err(),
+            "an interval that would overflow timers"
+        );
+        s.interval = Some("169h".into());
         assert!(s.validate().is_err());
         s.interval = Some("90s".into());
         assert_eq!(s.validate().unwrap().interval, Duration::from_secs(90));

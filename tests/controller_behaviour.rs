@@ -284,3 +284,39 @@ async fn two_replicas_issue_every_mutation_once() {
     b.stop().await;
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_whose_outcome_is_unknown_is_not_sent_again_inside_the_grace_window() {
+    let env = Env::start().await;
+    // The CDE answers sync-prod with a 503, then drops the connection of the next one: either
+    // way the caller cannot know whether it acted.
+    env.simulator()
+        .add_fault(ScriptedFault::respond(
+            Some(Endpoint::SyncToProd),
+            1,
+            503,
+            Some(json!({"message": "Service Unavailable"})),
+        ))
+        .unwrap();
+    env.simulator()
+        .add_fault(ScriptedFault::drop_connection(
+            Some(Endpoint::SyncToProd),
+            1,
+        ))
+        .unwrap();
+    let ctrl = env.run_controller();
+    env.create("bolt", BOLT, 1, "prod", "10m").await;
+
+    let o = env.wait_ready("bolt", "False", "PendingOperation").await;
+    let status = o.status.unwrap();
+    assert_eq!(status.last_operation.unwrap().outcome, "Unknown");
+    assert_eq!(status.pending_operation.unwrap().name, "sync-prod");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        env.calls("POST sync-prod"),
+        1,
+        "observe, do not call again, while the first call may still be acting"
+    );
+    ctrl.stop().await;
+    env.shutdown().await;
+}

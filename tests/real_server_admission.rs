@@ -100,7 +100,7 @@ refused_with!(
 refused_with!(
     version_zero_is_refused,
     json!({"version": 0}),
-    "version must be a major version number, 1 or more"
+    "version must be a major version number from 1 to 1000000"
 );
 refused_with!(
     unknown_desired_state_is_refused,
@@ -110,7 +110,12 @@ refused_with!(
 refused_with!(
     interval_that_is_not_a_duration_is_refused,
     json!({"interval": "soon"}),
-    "interval must be a duration such as 30s, 10m or 1h"
+    "interval must be a duration from 1s to 168h"
+);
+refused_with!(
+    interval_longer_than_a_week_is_refused,
+    json!({"interval": "18446744073709551615s"}),
+    "interval must be a duration from 1s to 168h"
 );
 refused_with!(
     version_that_is_not_an_integer_is_refused_by_the_schema,

@@ -34,6 +34,11 @@ pub struct ClientConfig {
     pub max_retry_wait: Duration,
 }
 
+/// Bounds of the rate limit: below one call in about 17 minutes the limiter's waits would
+/// stop being meaningful, and the float arithmetic of the bucket must stay finite.
+const MIN_RATE: f64 = 0.001;
+const MAX_RATE: f64 = 1_000_000.0;
+
 impl ClientConfig {
     /// The defaults above, for the CDE at `base_url`.
     pub fn new(base_url: impl Into<String>) -> Self {
@@ -76,8 +81,10 @@ impl ClientConfig {
     fn check_limits(&self) -> Result<(), CdeError> {
         let problem = if self.get_attempts == 0 {
             Some("get_attempts must be at least 1")
-        } else if !(self.rate_limit_per_second.is_finite() && self.rate_limit_per_second > 0.0) {
-            Some("rate_limit_per_second must be a positive number")
+        } else if !(self.rate_limit_per_second.is_finite()
+            && (MIN_RATE..=MAX_RATE).contains(&self.rate_limit_per_second))
+        {
+            Some("rate_limit_per_second must be between 0.001 and 1000000")
         } else if self.burst == 0 {
             Some("burst must be at least 1")
         } else if self.request_timeout.is_zero() {

@@ -132,6 +132,13 @@ impl CdeError {
         !self.is_retryable()
     }
 
+    /// Whether a mutation that failed this way may still have taken effect: no answer came
+    /// (timeout, dropped connection), or a server error arrived after the CDE may have acted.
+    /// Refusals (4xx, including 429) mean the CDE did not act.
+    pub fn effect_unknown(&self) -> bool {
+        matches!(self, CdeError::Transport { .. } | CdeError::Server { .. })
+    }
+
     /// How long the server asked the caller to wait, from a `Retry-After` header on a 429.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

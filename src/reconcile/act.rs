@@ -21,7 +21,10 @@ use crate::resource::{Declaration, LastOperation, PendingOperation};
 use super::{
     observe::Observed,
     operation::Operation,
-    pipeline::{history_rollback, now, Pass, ReconcileError, OUTCOME_FAILED, OUTCOME_SUCCEEDED},
+    pipeline::{
+        history_rollback, now, Pass, ReconcileError, OUTCOME_FAILED, OUTCOME_SUCCEEDED,
+        OUTCOME_UNKNOWN,
+    },
     plan::History,
     report::summarize,
     status::{Facts, Outcome},
@@ -68,12 +71,15 @@ impl Pass<'_> {
             )
             .await;
         let finished = now();
+        // NB: without an answer (or after a 5xx) the CDE may have acted. The pending record
+        // stays, so the next passes observe for the grace window instead of calling again.
+        let effect_unknown = result.as_ref().err().is_some_and(CdeError::effect_unknown);
         let last = LastOperation {
             name: operation.name().to_owned(),
-            outcome: if result.is_ok() {
-                OUTCOME_SUCCEEDED
-            } else {
-                OUTCOME_FAILED
+            outcome: match &result {
+                Ok(_) => OUTCOME_SUCCEEDED,
+                Err(_) if effect_unknown => OUTCOME_UNKNOWN,
+                Err(_) => OUTCOME_FAILED,
             }
             .to_owned(),
             message: match &result {
@@ -99,7 +105,7 @@ impl Pass<'_> {
                 observed: Some(observed),
                 rollback_recorded,
                 interval: declaration.interval,
-                pending: None,
+                pending: effect_unknown.then_some(&pending),
                 last_operation: Some(&last),
                 ..self.facts(Outcome::Called { operation, error }, &finished)
             };
@@ -131,7 +137,11 @@ impl Pass<'_> {
             Some(e) => Event {
                 type_: EventType::Warning,
                 reason: format!("{}Failed", operation.reason()),
-                note: Some(format!("{operation} failed: {e}")),
+                note: Some(if e.effect_unknown() {
+                    format!("{operation}: {e}; the CDE may still have acted")
+                } else {
+                    format!("{operation} failed: {e}")
+                }),
                 action: "CallCdeApi".to_owned(),
                 secondary: None,
             },

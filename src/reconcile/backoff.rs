@@ -38,7 +38,10 @@ pub fn exponential(base: Duration, streak: u32, max: Duration) -> Duration {
 /// `unit` is a uniformly random number in [0, 1).
 pub fn jittered(interval: Duration, unit: f64) -> Duration {
     let spread = interval.as_secs_f64() * 0.1;
-    Duration::from_secs_f64((interval.as_secs_f64() + spread * (2.0 * unit - 1.0)).max(0.0))
+    let seconds = interval.as_secs_f64() + spread * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+    // NB: validated intervals are far below the limit; anything else falls back unjittered
+    // rather than panicking.
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(interval)
 }
 
 /// The delay after a retryable failure: exponential per object, but never shorter than the
@@ -76,6 +79,11 @@ mod tests {
             Some(Duration::from_secs(42)),
         );
         assert_eq!(d, Duration::from_secs(42));
+    }
+
+    #[test]
+    fn jitter_of_a_huge_interval_does_not_panic() {
+        assert_eq!(jittered(Duration::MAX, 0.99), Duration::MAX);
     }
 
     #[test]

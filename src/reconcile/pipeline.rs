@@ -85,19 +85,27 @@ fn object_key(obj: &ConnectorVersion) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
+/// Now, truncated to whole seconds (the precision of `metav1.Condition` times).
+///
+/// NB: truncated, never rounded: a time rounded up lies in the future, and an age computed
+/// from it would be negative.
 pub(super) fn now() -> String {
-    Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| Timestamp::now())
+    let now = Timestamp::now();
+    Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
         .to_string()
 }
 
+/// Time since an RFC 3339 timestamp written by this operator: zero for a time in the future
+/// (clock skew between replicas), and "very old" for one that does not parse.
 fn age_since(rfc3339: &str) -> Duration {
-    rfc3339
-        .parse::<Timestamp>()
-        .ok()
-        .and_then(|t| Timestamp::now().duration_since(t).try_into().ok())
-        .unwrap_or(Duration::MAX)
+    let Ok(then) = rfc3339.parse::<Timestamp>() else {
+        return Duration::MAX;
+    };
+    Timestamp::now()
+        .duration_since(then)
+        .try_into()
+        .unwrap_or(Duration::ZERO)
 }
 
 pub(super) struct Pass<'a> {
@@ -373,6 +381,8 @@ impl<'a> Pass<'a> {
 
 pub(super) const OUTCOME_SUCCEEDED: &str = "Succeeded";
 pub(super) const OUTCOME_FAILED: &str = "Failed";
+/// The call got no answer, or a server error: the CDE may or may not have acted.
+pub(super) const OUTCOME_UNKNOWN: &str = "Unknown";
 
 pub(super) fn history_rollback(history: &History) -> bool {
     history

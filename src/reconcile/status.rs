@@ -158,6 +158,10 @@ pub fn verdict(facts: &Facts<'_>) -> Verdict {
         ),
         Outcome::Credentials(message) => Verdict::stalled("CredentialsUnavailable", message.to_owned()),
         Outcome::ObserveFailed(e) => error_verdict(e, "reading the connector"),
+        Outcome::Called { operation, error: Some(e) } if e.effect_unknown() => Verdict::progressing(
+            e.reason(),
+            format!("{operation}: {e}; the CDE may still have acted, so it is observed for up to two minutes before the call is made again"),
+        ),
         Outcome::Called { operation, error: Some(e) } => error_verdict(e, operation.name()),
         Outcome::Called { operation, error: None } => Verdict::progressing(
             operation.reason(),

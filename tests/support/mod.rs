@@ -146,6 +146,11 @@ impl Env {
     /// API server + simulator (demo seed, token required), CRD installed, a namespace of
     /// this test's own and the token Secret in it. No controller yet.
     pub async fn start() -> Env {
+        // Logs for a failing test: RUST_LOG=cde_operator=debug cargo test ... -- --nocapture
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let (cluster, config) = if let Some(path) = std::env::var_os("CDE_TEST_KUBECONFIG") {
             let kubeconfig =
                 kube::config::Kubeconfig::read_from(path).expect("CDE_TEST_KUBECONFIG");
