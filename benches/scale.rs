@@ -146,6 +146,7 @@ async fn main() {
                 ..WatchScope::default()
             },
             instance: None,
+            ready: None,
         },
         async move {
             let _ = stopped.await;

@@ -10,7 +10,7 @@ use std::{
     sync::Arc,
 };
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::{
     runtime::{
         controller::{Config as ControllerConfig, Controller},
@@ -21,6 +21,7 @@ use kube::{
     },
     Api, Client, ResourceExt,
 };
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::cde::CdeClient;
@@ -62,6 +63,8 @@ pub struct Wiring {
     pub scope: WatchScope,
     /// Reporter instance, e.g. the pod name.
     pub instance: Option<String>,
+    /// Set once the first list of objects has arrived.
+    pub ready: Option<crate::telemetry::Readiness>,
 }
 
 /// The hash the watch filter compares: user intent (generation) and the manual trigger.
@@ -94,9 +97,16 @@ pub async fn run(
     }
 
     let (store, writer) = reflector::store();
+    let metrics = wiring.metrics.clone();
     let trigger = watcher(api, config)
         .default_backoff()
         .reflect(writer)
+        // Deleted objects are never reconciled (no finalizer): forget their gauges here.
+        .inspect_ok(move |event| {
+            if let watcher::Event::Delete(obj) = event {
+                metrics.forget(&obj.namespace().unwrap_or_default(), &obj.name_any());
+            }
+        })
         .applied_objects()
         .predicate_filter(intent, PredicateConfig::default());
 
@@ -107,6 +117,25 @@ pub async fn run(
             instance: wiring.instance.clone(),
         },
     );
+    if let Some(ready) = wiring.ready.clone() {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // Ready once the first list of objects arrived: until then nothing is reconciled.
+            // NB: the store's readiness future wakes only the waiter that polled it last (the
+            // controller polls it too), so it is polled again every half second rather than
+            // awaited once.
+            loop {
+                match tokio::time::timeout(READY_POLL, store.wait_until_ready()).await {
+                    Ok(Ok(())) => {
+                        ready.set(true);
+                        break;
+                    }
+                    Ok(Err(_)) => break,
+                    Err(_) => {}
+                }
+            }
+        });
+    }
     let context = Arc::new(Context {
         kube: wiring.kube,
         cde: wiring.cde,
@@ -119,10 +148,23 @@ pub async fn run(
         polls: crate::reconcile::backoff::Streaks::default(),
     });
 
+    // NB: kube-runtime's graceful shutdown waits for the first list of objects, which never
+    // arrives when the CRD is missing or an object cannot be decoded. A second timer makes
+    // sure a requested stop happens.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful = stop_rx.clone();
+    let mut forced = stop_rx;
+
     info!(namespace = ?wiring.scope.namespace, concurrency = wiring.scope.concurrency, "controller starting");
-    Controller::for_stream(trigger, store)
+    let controller = Controller::for_stream(trigger, store)
         .with_config(ControllerConfig::default().concurrency(wiring.scope.concurrency))
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        })
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
             if let Err(e) = result {
@@ -130,7 +172,18 @@ pub async fn run(
                 // controller's own (watch failures, missing objects).
                 warn!(error = %e, "controller event");
             }
-        })
-        .await;
-    info!("controller stopped");
+        });
+    tokio::select! {
+        () = controller => info!("controller stopped"),
+        () = async move {
+            let _ = forced.wait_for(|stop| *stop).await;
+            tokio::time::sleep(FORCED_STOP_AFTER).await;
+        } => warn!(after = ?FORCED_STOP_AFTER, "controller did not stop gracefully; stopped it"),
+    }
 }
+
+/// How often readiness looks at the object cache.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long a requested stop waits for reconciles in flight before they are dropped.
+const FORCED_STOP_AFTER: std::time::Duration = std::time::Duration::from_secs(10);

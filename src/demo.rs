@@ -167,6 +167,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
         settings: demo_settings(),
         scope: WatchScope::default(),
         instance: None,
+        ready: None,
     };
     let controller = tokio::spawn(controller::run(wiring, async move {
         let _ = stopped.await;

@@ -169,7 +169,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate(args).await,
         Command::Demo(args) => {
-            telemetry::init_logging(LogFormat::Text);
+            // The demo's output is its table; RUST_LOG=info shows the operator at work.
+            telemetry::init_logging_at(LogFormat::Text, "warn");
             let outcome = demo::run(demo::DemoOptions {
                 hold: args.hold,
                 examples: args.examples,
@@ -192,12 +193,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Metrics::new(&cde);
     let ready = Readiness::default();
 
-    let health = tokio::spawn(telemetry::serve_health(
-        args.health_addr,
-        metrics.clone(),
-        ready.clone(),
-    ));
-    ready.set(true);
+    // Bind first, so a taken address is an error now rather than a silent missing endpoint.
+    let health_listener = tokio::net::TcpListener::bind(args.health_addr)
+        .await
+        .with_context(|| {
+            format!(
+                "binding the health and metrics address {}",
+                args.health_addr
+            )
+        })?;
+    let health = {
+        let (metrics, ready) = (metrics.clone(), ready.clone());
+        tokio::spawn(async move {
+            if let Err(e) = telemetry::serve_health(health_listener, metrics, ready).await {
+                tracing::error!(error = %e, "the health and metrics server stopped");
+            }
+        })
+    };
 
     let identity = std::env::var("POD_NAME")
         .unwrap_or_else(|_| format!("cde-operator-{}", std::process::id()));
@@ -223,6 +235,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             concurrency: args.concurrency,
         },
         instance: Some(identity),
+        ready: Some(ready.clone()),
     };
     // The controller stops on a signal, or when another replica took the Lease.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Stop>);

@@ -5,7 +5,6 @@
 //! condition type (1 True, 0 False, -1 Unknown; absent conditions are 0).
 
 use std::{
-    net::SocketAddr,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -36,11 +35,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global tracing subscriber. `RUST_LOG` overrides the default filter.
+/// Installs the global tracing subscriber at `info`. `RUST_LOG` overrides the filter.
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn,tower=warn")
-    });
+    init_logging_at(format, "info,kube=warn,hyper=warn,tower=warn");
+}
+
+/// Installs the global tracing subscriber with `default_filter` unless `RUST_LOG` is set.
+pub fn init_logging_at(format: LogFormat, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -228,9 +231,12 @@ struct HealthState {
     ready: Readiness,
 }
 
-/// Serves `/healthz`, `/readyz` and `/metrics` until the process ends.
+/// Serves `/healthz`, `/readyz` and `/metrics` on `listener` until the process ends.
+///
+/// `/readyz` answers 200 once `ready` is set (the controller has listed its objects), 503
+/// before.
 pub async fn serve_health(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     metrics: Metrics,
     ready: Readiness,
 ) -> std::io::Result<()> {
@@ -239,7 +245,6 @@ pub async fn serve_health(
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(HealthState { metrics, ready });
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await
 }
 

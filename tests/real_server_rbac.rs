@@ -130,6 +130,7 @@ async fn the_shipped_service_account_converges_the_examples_and_nothing_more() {
             settings: demo::demo_settings(),
             scope: WatchScope::default(),
             instance: Some("rbac-test".into()),
+            ready: None,
         },
         async move {
             let _ = stopped.await;

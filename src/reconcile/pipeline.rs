@@ -51,7 +51,7 @@ pub async fn reconcile(
     obj: Arc<ConnectorVersion>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let span = tracing::debug_span!(
+    let span = tracing::info_span!(
         "reconcile",
         object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
         connector = %obj.spec.connector_id,

@@ -48,7 +48,7 @@ impl Pass<'_> {
             .map(|c| (&c.status, &c.reason))
             != Some((&ready.status, &ready.reason))
         {
-            info!(ready = %ready.status, reason = %ready.reason, message = %ready.message, "condition changed");
+            info!(ready = %ready.status, reason = %ready.reason, detail = %ready.message, "condition changed");
         }
 
         if self.write_status(&next).await?.is_none() {

@@ -223,6 +223,7 @@ impl Env {
                 ..WatchScope::default()
             },
             instance: None,
+            ready: None,
         };
         let handle = tokio::spawn(controller::run(wiring, async move {
             let _ = stopped.await;
