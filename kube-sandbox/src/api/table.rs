@@ -1,8 +1,9 @@
 //! Server-side printing for `kubectl get`: `meta.k8s.io/v1` `Table` responses
 //! when the client's `Accept` asks for `as=Table`.
 //!
-//! Custom resources get Name, their `additionalPrinterColumns`, and Age;
-//! built-in types get Name, a few of their usual columns, and Age.
+//! Custom resources get Name and their `additionalPrinterColumns` (Name and Age when they
+//! declare none), as the real server prints them; built-in types get Name, a few of their
+//! usual columns, and Age.
 //!
 //! Limitation: built-in types show only some of the columns the real server
 //! prints (for example a Secret's Type but not its Data count).
@@ -73,11 +74,20 @@ fn column_definitions(rt: &ResourceType) -> Vec<Value> {
     columns.extend(rt.printer_columns.iter().map(|c| {
         json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
     }));
+    if !implicit_age(rt) {
+        return columns;
+    }
     columns.push(json!({
         "name": "Age", "type": "date", "format": "", "priority": 0,
         "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
     }));
     columns
+}
+
+/// Whether the server adds an Age column of its own: not for a custom resource that declares
+/// its columns (it lists Age itself, if it wants one).
+fn implicit_age(rt: &ResourceType) -> bool {
+    !rt.custom || rt.printer_columns.is_empty()
 }
 
 fn cell(column: &PrinterColumn, obj: &Value, now: jiff::Timestamp) -> Value {
@@ -107,11 +117,13 @@ fn row(rt: &ResourceType, obj: &Value, include: IncludeObject, now: jiff::Timest
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut cells = vec![meta.get("name").cloned().unwrap_or(Value::Null)];
     cells.extend(rt.printer_columns.iter().map(|c| cell(c, obj, now)));
-    cells.push(
-        meta.get("creationTimestamp")
-            .and_then(Value::as_str)
-            .map_or(Value::Null, |t| Value::String(age(t, now))),
-    );
+    if implicit_age(rt) {
+        cells.push(
+            meta.get("creationTimestamp")
+                .and_then(Value::as_str)
+                .map_or(Value::Null, |t| Value::String(age(t, now))),
+        );
+    }
     let mut row = json!({ "cells": cells });
     let object = match include {
         IncludeObject::None => None,

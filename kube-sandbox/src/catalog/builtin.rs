@@ -145,6 +145,7 @@ pub(super) fn types() -> Vec<ResourceType> {
                 tracks_generation: is_crd,
                 unconditional_update: !is_crd,
                 returns_deleted_object: is_crd,
+                custom: false,
                 printer_columns: columns(b.group, b.plural),
                 schemas: BTreeMap::new(),
                 storage: if b.group == "events.k8s.io" {

@@ -110,6 +110,7 @@ pub(crate) fn resource_type_from_crd(crd: &Value) -> Result<ResourceType, CrdErr
         tracks_generation: true,
         unconditional_update: false,
         returns_deleted_object: true,
+        custom: true,
         printer_columns: printer_columns(storage),
         schemas,
         storage: Storage::Own,

@@ -94,6 +94,8 @@ pub(crate) struct ResourceType {
     pub returns_deleted_object: bool,
     /// Printer columns of the storage version.
     pub printer_columns: Vec<PrinterColumn>,
+    /// Served from a `CustomResourceDefinition` (as opposed to built into the server).
+    pub custom: bool,
     /// `openAPIV3Schema` per version, used only to find list types for apply.
     pub schemas: BTreeMap<String, Value>,
     pub storage: Storage,
