@@ -157,6 +157,23 @@ impl Endpoint {
         }
     }
 
+    /// The placeholders its path must contain.
+    pub fn placeholders(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::ShowConnector => &["publicId"],
+            Endpoint::ShowState => &["stateId"],
+            _ => &["publicId", "connectorVersion"],
+        }
+    }
+
+    fn placeholders_text(self) -> &'static str {
+        match self {
+            Endpoint::ShowConnector => "{publicId}",
+            Endpoint::ShowState => "{stateId}",
+            _ => "{publicId} and {connectorVersion}",
+        }
+    }
+
     /// Whether calling it changes remote state. Mutations are never retried blindly.
     pub fn is_mutation(self) -> bool {
         !matches!(self, Endpoint::ShowConnector | Endpoint::ShowState)
@@ -224,6 +241,16 @@ pub enum EndpointOverrideError {
     Shape(String),
     #[error("path {0:?} must start with '/'")]
     Path(String),
+    #[error("{endpoint} needs the placeholders {needed} in its path, and no others; got {path:?}")]
+    Placeholders {
+        endpoint: &'static str,
+        needed: &'static str,
+        path: String,
+    },
+    #[error("{0} changes remote state and cannot be sent as GET")]
+    MutationAsGet(&'static str),
+    #[error("{0} reads and must be sent as GET")]
+    ReadNotGet(&'static str),
 }
 
 impl Endpoints {
@@ -264,6 +291,33 @@ impl Endpoints {
         let path = path.trim();
         if !path.starts_with('/') {
             return Err(EndpointOverrideError::Path(path.to_owned()));
+        }
+        // A mutation sent as GET, or a path that lost `{publicId}`, would hit the wrong
+        // resource for every connector: refuse it at start-up.
+        match (endpoint.is_mutation(), method) {
+            (true, Method::Get) => {
+                return Err(EndpointOverrideError::MutationAsGet(endpoint.name()))
+            }
+            (false, Method::Post | Method::Put) => {
+                return Err(EndpointOverrideError::ReadNotGet(endpoint.name()))
+            }
+            _ => {}
+        }
+        let needed = endpoint.placeholders();
+        let mut found: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        found.sort_unstable();
+        let mut wanted = needed.to_vec();
+        wanted.sort_unstable();
+        if found != wanted || path.contains("..") || path.contains('?') {
+            return Err(EndpointOverrideError::Placeholders {
+                endpoint: endpoint.name(),
+                needed: endpoint.placeholders_text(),
+                path: path.to_owned(),
+            });
         }
         for (e, r) in &mut self.routes {
             if *e == endpoint {
@@ -366,5 +420,34 @@ mod tests {
             e.apply_override("sync-prod=POST x"),
             Err(EndpointOverrideError::Path(_))
         ));
+        assert!(matches!(
+            e.apply_override(
+                "sync-prod=GET /connectors/{publicId}/versions/{connectorVersion}/sync-prod"
+            ),
+            Err(EndpointOverrideError::MutationAsGet(_))
+        ));
+        assert!(matches!(
+            e.apply_override("show-connector=POST /connectors/{publicId}"),
+            Err(EndpointOverrideError::ReadNotGet(_))
+        ));
+        for bad in [
+            "sync-prod=POST /x",
+            "sync-prod=POST /connectors/{publicId}/sync-prod",
+            "sync-prod=POST /connectors/{publicId}/versions/{connectorVersion}/{bogus}",
+            "sync-prod=POST /connectors/{publicId}/versions/{connectorVersion}/../x",
+            "sync-prod=POST /connectors/{publicId}/versions/{connectorVersion}?a=b",
+        ] {
+            assert!(
+                matches!(
+                    e.apply_override(bad),
+                    Err(EndpointOverrideError::Placeholders { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            e.route(Endpoint::SyncToProd),
+            &Endpoint::SyncToProd.default_route()
+        );
     }
 }
