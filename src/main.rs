@@ -164,7 +164,13 @@ async fn main() -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("reading {}", args.file.display()))?;
             let report = preview::preview(&text, &client, &token).await?;
-            print!("{report}");
+            print!("{}", report.table);
+            if report.unreadable > 0 {
+                bail!(
+                    "the CDE API could not be read for {} object(s); the plan above is incomplete",
+                    report.unreadable
+                );
+            }
             Ok(())
         }
         Command::Simulate(args) => simulate(args).await,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::cde::CdeClient;
+use crate::cde::{CdeClient, CdeError};
 use crate::reconcile::{
     credentials::{default_token, DefaultToken},
     observe::{default_ignored_keys, observe},
@@ -31,12 +31,20 @@ pub enum PreviewError {
     Empty,
 }
 
+/// The rendered plan, and how many objects could not be planned because the CDE API could
+/// not be read for them (the command then exits non-zero: a CI check must not pass blind).
+#[derive(Clone, Debug)]
+pub struct Preview {
+    pub table: String,
+    pub unreadable: usize,
+}
+
 /// Plans every `ConnectorVersion` in `yaml` and renders one line per object.
 pub async fn preview(
     yaml: &str,
     cde: &CdeClient,
     default: &DefaultToken,
-) -> Result<String, PreviewError> {
+) -> Result<Preview, PreviewError> {
     let objects = parse(yaml)?;
     let mut out = String::new();
     let _ = writeln!(
@@ -44,16 +52,21 @@ pub async fn preview(
         "{:<28} {:<12} {:<24} NEXT",
         "NAME", "DESIRED", "REMOTE"
     );
+    let mut unreadable = 0;
     for obj in &objects {
         let name = obj.metadata.name.clone().unwrap_or_default();
-        let (remote, next) = next_for(obj, cde, default).await;
+        let (remote, next, read) = next_for(obj, cde, default).await;
+        unreadable += usize::from(!read);
         let _ = writeln!(
             out,
             "{name:<28} {:<12} {remote:<24} {next}",
             obj.spec.desired_state
         );
     }
-    Ok(out)
+    Ok(Preview {
+        table: out,
+        unreadable,
+    })
 }
 
 fn parse(yaml: &str) -> Result<Vec<ConnectorVersion>, PreviewError> {
@@ -91,22 +104,29 @@ async fn next_for(
     obj: &ConnectorVersion,
     cde: &CdeClient,
     default: &DefaultToken,
-) -> (String, String) {
+) -> (String, String, bool) {
     let declaration = match obj.spec.validate() {
         Ok(d) => d,
-        Err(e) => return ("-".into(), format!("refused: {e}")),
+        Err(e) => return ("-".into(), format!("refused: {e}"), true),
     };
     if declaration.suspend {
-        return ("-".into(), "nothing (suspended)".into());
+        return ("-".into(), "nothing (suspended)".into(), true);
     }
     // Limitation: the Secret lives in the cluster; the preview always uses the default token.
     let token = match default_token(default).await {
         Ok(t) => t,
-        Err(e) => return ("-".into(), format!("cannot read the CDE API: {e}")),
+        Err(e) => return ("-".into(), format!("cannot read the CDE API: {e}"), false),
     };
     let connector = match cde.show_connector(declaration.connector, &token).await {
         Ok(c) => c,
-        Err(e) => return ("-".into(), format!("stalled: {e}")),
+        Err(e) => {
+            // The CDE answered that the connector is not there: a plan, not a blind spot.
+            let answered = matches!(
+                e,
+                CdeError::ConnectorNotFound { .. } | CdeError::VersionNotFound { .. }
+            );
+            return ("-".into(), format!("stalled: {e}"), answered);
+        }
     };
     let Some(version) = connector.version(declaration.major) else {
         return (
@@ -115,6 +135,7 @@ async fn next_for(
                 "stalled: the connector has no version {}",
                 declaration.major
             ),
+            true,
         );
     };
     let observed = observe(version, &default_ignored_keys());
@@ -132,5 +153,5 @@ async fn next_for(
         Step::Wait { why, .. } => format!("wait: {why:?}"),
         Step::Blocked(b) => format!("stalled: {}", b.message()),
     };
-    (observed.state.to_string(), next)
+    (observed.state.to_string(), next, true)
 }
