@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cde_operator::sim::{serve, SimConfig, SimServer, Simulator};
+use cde_operator::sim::SimConfig;
 use serde_json::{json, Value};
 
 const ACME: &str = "0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f";
@@ -16,66 +16,8 @@ const SHORT: Duration = Duration::from_millis(150);
 /// Long enough that a version is surely still transitional when the test looks again.
 const LONG: Duration = Duration::from_secs(30);
 
-struct Cde {
-    server: SimServer,
-    http: reqwest::Client,
-}
-
-impl Cde {
-    async fn start(config: SimConfig) -> Self {
-        let server = serve(Simulator::demo(config), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        Self {
-            server,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// The demo seed with background work taking `delay`.
-    async fn demo(delay: Duration) -> Self {
-        Self::start(SimConfig {
-            job_delay: delay,
-            transition_delay: delay,
-            ..SimConfig::default()
-        })
-        .await
-    }
-
-    fn sim(&self) -> &Simulator {
-        self.server.simulator()
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.server.url())))
-            .await
-    }
-
-    async fn post(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.post(format!("{}{path}", self.server.url())))
-            .await
-    }
-
-    /// `POST V/<action>` for a version.
-    async fn act(&self, connector: &str, major: u32, action: &str) -> (u16, Value) {
-        self.post(&format!(
-            "/connectors/{connector}/versions/{major}/{action}"
-        ))
-        .await
-    }
-}
+mod sim_client;
+use sim_client::Cde;
 
 fn wrong_state(state: &str) -> Value {
     json!({ "message": format!("Transition is not allowed, entity is {state}."), "errors": [] })

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use cde_operator::{
     cde::endpoints::{Endpoint, Endpoints},
-    sim::{serve, SimConfig, SimServer, Simulator},
+    sim::SimConfig,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ACME: &str = "0190f1a2-3b4c-7d5e-8f60-7a8b9c0d1e2f";
 const BOLT: &str = "0190f1b7-1c2d-7e3f-8a4b-5c6d7e8f9a0b";
@@ -17,80 +17,8 @@ const COBALT: &str = "0190f1d3-4e5f-7a6b-8c7d-9e0f1a2b3c4d";
 
 const SHORT: Duration = Duration::from_millis(150);
 
-struct Cde {
-    server: SimServer,
-    http: reqwest::Client,
-}
-
-impl Cde {
-    async fn start(config: SimConfig) -> Self {
-        let server = serve(Simulator::demo(config), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        Self {
-            server,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// The demo seed with background work taking `delay`.
-    async fn demo(delay: Duration) -> Self {
-        Self::start(SimConfig {
-            job_delay: delay,
-            transition_delay: delay,
-            ..SimConfig::default()
-        })
-        .await
-    }
-
-    fn sim(&self) -> &Simulator {
-        self.server.simulator()
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.server.url())))
-            .await
-    }
-
-    async fn post(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.post(format!("{}{path}", self.server.url())))
-            .await
-    }
-
-    /// `POST V/<action>` for a version.
-    async fn act(&self, connector: &str, major: u32, action: &str) -> (u16, Value) {
-        self.post(&format!(
-            "/connectors/{connector}/versions/{major}/{action}"
-        ))
-        .await
-    }
-
-    /// The version as `GET /connectors/{publicId}` shows it.
-    async fn version(&self, connector: &str, major: u32) -> Value {
-        let (status, body) = self.get(&format!("/connectors/{connector}")).await;
-        assert_eq!(status, 200, "{body}");
-        let prefix = format!("{major}.");
-        body["data"]["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["version"].as_str().unwrap().starts_with(&prefix))
-            .unwrap()
-            .clone()
-    }
-}
+mod sim_client;
+use sim_client::Cde;
 
 #[tokio::test]
 async fn built_version_goes_through_dev_and_prod() {
