@@ -326,9 +326,10 @@ mod tests {
             "show-state=GET /connectors/{stateId}",
             "sync-prod=POST /connectors/:publicId/versions/{connectorVersion}",
         ] {
+            // Refused either when the override is read or when the routes are mounted.
             let mut table = Endpoints::default();
-            table.apply_override(bad).unwrap();
-            assert!(check_routes(&table).is_err(), "{bad} should be refused");
+            let refused = table.apply_override(bad).is_err() || check_routes(&table).is_err();
+            assert!(refused, "{bad} should be refused");
         }
     }
 
