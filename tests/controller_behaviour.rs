@@ -320,3 +320,40 @@ async fn a_mutation_whose_outcome_is_unknown_is_not_sent_again_inside_the_grace_
     ctrl.stop().await;
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_token_secret_stalls_until_it_is_created() {
+    let env = Env::start().await;
+    let ctrl = env.run_controller();
+    let spec = serde_json::from_value(json!({
+        "connectorId": BOLT, "version": 1, "desiredState": "prod", "interval": "10m",
+        "credentials": {"secretRef": {"name": "late-token", "key": "token"}}
+    }))
+    .unwrap();
+    let mut cv = ConnectorVersion::new("bolt", spec);
+    cv.metadata.namespace = Some(env.ns.clone());
+    env.api()
+        .create(&kube::api::PostParams::default(), &cv)
+        .await
+        .unwrap();
+
+    let o = env
+        .wait_ready("bolt", "False", "CredentialsUnavailable")
+        .await;
+    assert!(condition(&o, "Stalled")
+        .unwrap()
+        .message
+        .contains("late-token"));
+    assert_eq!(total_calls(&env), 0, "no token, no CDE call");
+
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: late-token\n  namespace: {}\nstringData:\n  token: {TOKEN}\n",
+        env.ns
+    );
+    cde_operator::demo::apply_manifest(&env.kube, "late-token", &secret)
+        .await
+        .unwrap();
+    env.wait_ready("bolt", "True", "Converged").await;
+    ctrl.stop().await;
+    env.shutdown().await;
+}

@@ -252,3 +252,28 @@ fn the_requested_at_token_is_echoed_and_kept() {
         Some("2026-12-04T10:00:00Z")
     );
 }
+
+#[test]
+fn a_missing_secret_stalls_and_a_failed_read_of_one_keeps_reconciling() {
+    let prev = ConnectorVersionStatus::default();
+    let missing = Outcome::Credentials {
+        message: "Secret team/cde-token was not found",
+        transient: false,
+    };
+    let s = next_status(&facts(&prev, None, missing, "T1"));
+    assert_eq!(
+        cond(&s, "Stalled").unwrap().reason,
+        "CredentialsUnavailable"
+    );
+
+    let hiccup = Outcome::Credentials {
+        message: "reading Secret team/cde-token failed: connection reset",
+        transient: true,
+    };
+    let s = next_status(&facts(&prev, None, hiccup, "T1"));
+    assert!(cond(&s, "Stalled").is_none());
+    assert_eq!(
+        cond(&s, "Reconciling").unwrap().reason,
+        "CredentialsUnavailable"
+    );
+}

@@ -21,7 +21,7 @@ use super::{
     backoff::{after_failure, exponential, jittered},
     conflict::older_claimant,
     context::Context,
-    credentials::token_for,
+    credentials::{token_for, CredentialsError},
     observe::{observe, Observed},
     operation::Operation,
     plan::{plan, History, LastCall, Pace, PendingCall, Step},
@@ -205,11 +205,29 @@ impl<'a> Pass<'a> {
             Err(e) => {
                 let now = now();
                 let message = e.to_string();
-                let mut facts = self.facts(Outcome::Credentials(&message), &now);
+                // A failed read of an existing Secret is the API server's hiccup, not a
+                // missing credential: retry it like any transient failure.
+                let transient = matches!(e, CredentialsError::Read { .. });
+                let mut facts = self.facts(
+                    Outcome::Credentials {
+                        message: &message,
+                        transient,
+                    },
+                    &now,
+                );
                 facts.interval = interval;
-                let recheck = self.ctx.settings.recheck.min(interval);
                 let summary = summarize(&facts);
-                return self.report(summary).await.map(|_| Action::requeue(recheck));
+                let again = if transient {
+                    let streak = self.ctx.failures.bump(&self.key);
+                    exponential(
+                        self.ctx.settings.failure_base,
+                        streak,
+                        self.ctx.settings.failure_max,
+                    )
+                } else {
+                    self.ctx.settings.recheck.min(interval)
+                };
+                return self.report(summary).await.map(|_| Action::requeue(again));
             }
         };
 

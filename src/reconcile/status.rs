@@ -40,8 +40,9 @@ pub enum Outcome<'a> {
     InvalidSpec(&'a InvalidSpec),
     /// Another, older object declares the same connector version.
     Conflict { winner: &'a str },
-    /// The token could not be read.
-    Credentials(&'a str),
+    /// The token could not be had: missing or unusable (`transient: false`), or the read of
+    /// the Secret failed and is retried (`transient: true`).
+    Credentials { message: &'a str, transient: bool },
     /// Reading the connector failed.
     ObserveFailed(&'a CdeError),
 }
@@ -156,7 +157,13 @@ pub fn verdict(facts: &Facts<'_>) -> Verdict {
             "Conflict",
             format!("the same connector version is already declared by the older object {winner}; this object is ignored until that one is deleted or changed"),
         ),
-        Outcome::Credentials(message) => Verdict::stalled("CredentialsUnavailable", message.to_owned()),
+        Outcome::Credentials { message, transient: true } => Verdict::progressing(
+            "CredentialsUnavailable",
+            format!("{message}; retrying with backoff"),
+        ),
+        Outcome::Credentials { message, transient: false } => {
+            Verdict::stalled("CredentialsUnavailable", message.to_owned())
+        }
         Outcome::ObserveFailed(e) => error_verdict(e, "reading the connector"),
         Outcome::Called { operation, error: Some(e) } if e.effect_unknown() => Verdict::progressing(
             e.reason(),
