@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use cde_operator::{
     cde::{endpoints::Endpoint, Token},
-    resource::{
-        ConnectorVersion, ConnectorVersionStatus, PendingOperation, REQUESTED_AT_ANNOTATION,
-    },
+    resource::{ConnectorVersionStatus, PendingOperation, REQUESTED_AT_ANNOTATION},
     sim::ScriptedFault,
 };
 use kube::api::{Patch, PatchParams};
@@ -24,17 +22,14 @@ fn total_calls(env: &Env) -> u64 {
 async fn suspend_stops_every_remote_call_and_says_so() {
     let env = Env::start().await;
     let ctrl = env.run_controller();
-    let spec = serde_json::from_value(json!({
-        "connectorId": BOLT, "version": 1, "desiredState": "prod", "interval": "1s", "suspend": true,
-        "credentials": {"secretRef": {"name": "cde-token", "key": "token"}}
-    }))
-    .unwrap();
-    let mut cv = ConnectorVersion::new("bolt", spec);
-    cv.metadata.namespace = Some(env.ns.clone());
-    env.api()
-        .create(&kube::api::PostParams::default(), &cv)
-        .await
-        .unwrap();
+    env.create_spec(
+        "bolt",
+        json!({
+            "connectorId": BOLT, "version": 1, "desiredState": "prod", "interval": "1s", "suspend": true,
+            "credentials": {"secretRef": {"name": "cde-token", "key": "token"}}
+        }),
+    )
+    .await;
 
     env.wait_ready("bolt", "Unknown", "Suspended").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -325,17 +320,14 @@ async fn a_mutation_whose_outcome_is_unknown_is_not_sent_again_inside_the_grace_
 async fn a_missing_token_secret_stalls_until_it_is_created() {
     let env = Env::start().await;
     let ctrl = env.run_controller();
-    let spec = serde_json::from_value(json!({
-        "connectorId": BOLT, "version": 1, "desiredState": "prod", "interval": "10m",
-        "credentials": {"secretRef": {"name": "late-token", "key": "token"}}
-    }))
-    .unwrap();
-    let mut cv = ConnectorVersion::new("bolt", spec);
-    cv.metadata.namespace = Some(env.ns.clone());
-    env.api()
-        .create(&kube::api::PostParams::default(), &cv)
-        .await
-        .unwrap();
+    env.create_spec(
+        "bolt",
+        json!({
+            "connectorId": BOLT, "version": 1, "desiredState": "prod", "interval": "10m",
+            "credentials": {"secretRef": {"name": "late-token", "key": "token"}}
+        }),
+    )
+    .await;
 
     let o = env
         .wait_ready("bolt", "False", "CredentialsUnavailable")

@@ -272,6 +272,16 @@ impl Env {
             .expect("create")
     }
 
+    /// Creates a `ConnectorVersion` from a spec written as JSON, as a manifest would hold it.
+    pub async fn create_spec(&self, name: &str, spec: serde_json::Value) -> ConnectorVersion {
+        let mut cv = ConnectorVersion::new(name, serde_json::from_value(spec).expect("spec"));
+        cv.metadata.namespace = Some(self.ns.clone());
+        self.api()
+            .create(&PostParams::default(), &cv)
+            .await
+            .expect("create")
+    }
+
     /// Merge-patches the spec (as a user would with kubectl).
     pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
         self.api()
