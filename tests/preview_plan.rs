@@ -3,7 +3,7 @@
 use cde_operator::{
     cde::{CdeClient, ClientConfig},
     demo::{DEMO_TOKEN, EXAMPLES},
-    preview::preview,
+    preview::{preview, Preview},
     reconcile::credentials::DefaultToken,
     sim::{self, SimConfig, Simulator},
 };
@@ -27,6 +27,23 @@ async fn simulator() -> sim::SimServer {
         .unwrap()
 }
 
+/// Plans the shipped examples against `server`, reading with `token` from a default token file.
+async fn plan_examples(server: &sim::SimServer, token: &str) -> Preview {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let cde = CdeClient::new(ClientConfig::new(server.url())).unwrap();
+    preview(
+        &examples(),
+        &cde,
+        &DefaultToken {
+            path: Some(token_file),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn line<'a>(table: &'a str, name: &str) -> &'a str {
     table
         .lines()
@@ -37,20 +54,7 @@ fn line<'a>(table: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn the_plan_names_the_next_call_for_each_example_and_calls_nothing() {
     let server = simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n")).unwrap();
-    let cde = CdeClient::new(ClientConfig::new(server.url())).unwrap();
-
-    let report = preview(
-        &examples(),
-        &cde,
-        &DefaultToken {
-            path: Some(token_file),
-        },
-    )
-    .await
-    .unwrap();
+    let report = plan_examples(&server, &format!("{DEMO_TOKEN}\n")).await;
 
     assert_eq!(report.unreadable, 0, "{}", report.table);
     assert!(line(&report.table, "bolt-export-prod").contains("call sync-prod"));
@@ -73,20 +77,7 @@ async fn the_plan_names_the_next_call_for_each_example_and_calls_nothing() {
 #[tokio::test]
 async fn objects_the_cde_could_not_be_read_for_are_counted() {
     let server = simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "not-the-token").unwrap();
-    let cde = CdeClient::new(ClientConfig::new(server.url())).unwrap();
-
-    let report = preview(
-        &examples(),
-        &cde,
-        &DefaultToken {
-            path: Some(token_file),
-        },
-    )
-    .await
-    .unwrap();
+    let report = plan_examples(&server, "not-the-token").await;
 
     // Seven valid objects, every read refused with 401; the invalid one needs no read.
     assert_eq!(report.unreadable, 7, "{}", report.table);

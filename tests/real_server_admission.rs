@@ -4,6 +4,8 @@
 //! Opt-in tier: runs when kube-envtest's binaries are built (`kube-envtest/build-binaries.sh`,
 //! or `KUBE_ENVTEST_BIN_DIR`); otherwise each test says SKIPPED and passes.
 
+mod support;
+
 use cde_operator::{demo, resource::ConnectorVersion};
 use kube::api::{Api, PostParams};
 use kube_envtest::{Binaries, Envtest, EnvtestOptions};
@@ -137,24 +139,11 @@ async fn a_valid_object_is_accepted_and_listed_with_the_printer_columns() {
     };
     assert_eq!(refusal(&client, &object(&json!({}))).await, None);
 
-    let request = http::Request::get(format!(
-        "/apis/cde.productsup.com/v1alpha1/namespaces/{NS}/connectorversions"
-    ))
-    .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-    .body(Vec::new())
-    .unwrap();
-    let table: Value = client.request(request).await.unwrap();
-    let columns: Vec<&str> = table["columnDefinitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let (columns, cells) = support::printed_table(&client, NS).await;
     assert_eq!(
         columns,
         ["Name", "Desired", "Version", "Remote", "Ready", "Reason", "Age"]
     );
-    let cells = &table["rows"][0]["cells"];
     assert_eq!(cells[0], "candidate");
     assert_eq!(cells[1], "prod");
     assert_eq!(cells[2], 1);

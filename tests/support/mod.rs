@@ -24,7 +24,7 @@ use kube::{
     ResourceExt,
 };
 use kube_sandbox::Sandbox;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
@@ -391,4 +391,23 @@ pub fn last_operation(o: &ConnectorVersion) -> Option<String> {
 
 pub fn name_of(o: &ConnectorVersion) -> String {
     o.name_any()
+}
+
+/// The column names and the first row `kubectl get` would print for the `ConnectorVersion`s
+/// of `namespace` (a `meta.k8s.io/v1` Table request).
+pub async fn printed_table(client: &kube::Client, namespace: &str) -> (Vec<String>, Value) {
+    let request = http::Request::get(format!(
+        "/apis/cde.productsup.com/v1alpha1/namespaces/{namespace}/connectorversions"
+    ))
+    .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+    .body(Vec::new())
+    .expect("request");
+    let table: Value = client.request(request).await.expect("table");
+    let columns = table["columnDefinitions"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    (columns, table["rows"][0]["cells"].clone())
 }
